@@ -16,7 +16,8 @@
  *  - Any result other than BMA_OK (BMA_ENOMEM included) leaves every byte of
  *    the buffer as it was, and leaves *out / *index unwritten.
  *  - W is the number of bitmap words, ceil(chunk_count / 64); n is the number
- *    of chunks of the allocation concerned.
+ *    of chunks of the allocation concerned. log W below is log base 8: the
+ *    run index is a tree with fan-out 8 over the bitmap words.
  *  - Not thread-safe: callers that share a heap serialise all calls on it.
  *  - Alignment is measured from the buffer start: a heap buffer placed at an
  *    address aligned to A meets every alignment up to A in absolute terms.
@@ -66,13 +67,14 @@ BMA_API const char *bma_strerror(bma_status s);
 /* ---------------------------------------------------------------- setup */
 
 /* Smallest buffer size whose heap holds at least capacity bytes of chunks,
- * i.e. ceil(capacity / chunk_size) chunks. O(1). Touches only *buf_size.
+ * i.e. ceil(capacity / chunk_size) chunks. O(log W). Touches only *buf_size.
  * Fails with BMA_EINVAL iff buf_size is NULL, chunk_size is not a power of
  * two, or capacity is 0; with BMA_EOVERFLOW iff that size exceeds SIZE_MAX. */
 BMA_API bma_status bma_buffer_size(size_t chunk_size, size_t capacity, size_t *buf_size);
 
 /* Makes buf a new, empty heap with as many chunks as fit in buf_size bytes.
- * O(W). Writes the header and bitmaps; never touches chunk bytes.
+ * O(W + log(buf_size) log W). Writes the header, bitmaps and index; never
+ * touches chunk bytes.
  * Fails with BMA_EINVAL iff buf or out is NULL, buf is not BMA_BUFFER_ALIGN
  * aligned, or chunk_size is not a power of two; with BMA_ENOMEM iff buf_size
  * is smaller than bma_buffer_size(chunk_size, chunk_size). */
@@ -89,8 +91,8 @@ BMA_API bma_status bma_attach(void *buf, size_t buf_size, bma_heap **out);
 
 /* Ends sanitizer and Valgrind tracking of the buffer: every byte becomes
  * addressable again, so the buffer can be copied, written out or released.
- * The heap stays valid and h may still be used (later allocations are tracked
- * again; frees of earlier ones are not). O(W), O(1) without a sanitizer.
+ * The heap stays valid and h may still be used; later calls annotate the
+ * chunks they touch again. O(log W), plus the annotation of the chunk region.
  * Fails with BMA_EINVAL iff h is NULL. */
 BMA_API bma_status bma_detach(bma_heap *h);
 
@@ -99,7 +101,9 @@ BMA_API bma_status bma_detach(bma_heap *h);
 /* Allocates ceil(size / chunk_size) chunks at the lowest chunk index whose
  * byte offset from the buffer start is a multiple of align (align 0 means
  * chunk alignment), and stores their address in *out.
- * O(W + n) worst case. Writes the bitmaps and the search hint.
+ * O(log W + n / 64) worst case without alignment; an alignment above
+ * chunk_size adds O(log W) for each free run of >= n chunks that has no
+ * aligned start, before the one returned. Writes the bitmaps and the index.
  * Fails with BMA_EINVAL iff h or out is NULL, size is 0, or align is neither
  * 0 nor a power of two; with BMA_ENOMEM iff no such run of free chunks exists. */
 BMA_API bma_status bma_alloc(bma_heap *h, size_t size, size_t align, void **out);
@@ -109,8 +113,8 @@ BMA_API bma_status bma_alloc(bma_heap *h, size_t size, size_t align, void **out)
  * with BMA_EOVERFLOW iff elem_size * count exceeds SIZE_MAX. */
 BMA_API bma_status bma_alloc_array(bma_heap *h, size_t elem_size, size_t count, size_t align, void **out);
 
-/* Frees the allocation that starts at ptr. O(n / 64 + 1). Writes the bitmaps
- * and the hint. Fails with BMA_EINVAL iff h or ptr is NULL; with
+/* Frees the allocation that starts at ptr. O(n / 64 + log W). Writes the
+ * bitmaps and the index. Fails with BMA_EINVAL iff h or ptr is NULL; with
  * BMA_EDOUBLEFREE iff ptr is on a chunk boundary inside the chunk region and
  * names a free chunk; with BMA_EBADPTR iff ptr is otherwise not the start of
  * a live allocation (outside the region, off a chunk boundary, interior). */
@@ -123,7 +127,7 @@ BMA_API bma_status bma_free_sized(bma_heap *h, void *ptr, size_t size);
 
 /* Resizes the allocation at ptr in place to ceil(new_size / chunk_size)
  * chunks. Shrinking always succeeds; growing succeeds iff the chunks right
- * after the allocation are free. O(n / 64 + 1) for the old and new extent.
+ * after the allocation are free. O(n / 64 + log W) for the larger extent.
  * Fails with BMA_EINVAL iff h or ptr is NULL or new_size is 0; with
  * BMA_EBADPTR iff ptr is not the start of a live allocation; with BMA_ENOMEM
  * iff it must grow and the chunks after it are not all free. */
@@ -133,7 +137,7 @@ BMA_API bma_status bma_resize(bma_heap *h, void *ptr, size_t new_size);
  * otherwise allocates a new run by bma_alloc()'s rule while the old one is
  * still held, copies min(old, new) usable bytes, frees the old run, and
  * stores the new address in *out. ptr NULL behaves as bma_alloc().
- * O(W + n) worst case, plus the copy.
+ * As bma_alloc when it moves, plus the copy.
  * Fails with BMA_EINVAL iff h or out is NULL, new_size is 0, or align is
  * neither 0 nor a power of two; with BMA_EBADPTR iff ptr is neither NULL nor
  * the start of a live allocation; with BMA_ENOMEM iff it must move and no run
@@ -147,11 +151,11 @@ BMA_API size_t bma_usable_size(const bma_heap *h, const void *ptr);
 /* ---------------------------------------------------- chunk allocation */
 
 /* bma_alloc of count chunks at chunk alignment; stores the first index.
- * O(W + count). Fails with BMA_EINVAL iff h or index is NULL or count is 0;
+ * O(log W + count / 64). Fails with BMA_EINVAL iff h or index is NULL or count is 0;
  * with BMA_ENOMEM iff no run of count free chunks exists. */
 BMA_API bma_status bma_alloc_chunks(bma_heap *h, size_t count, size_t *index);
 
-/* Frees the allocation of count chunks starting at index. O(count / 64 + 1).
+/* Frees the allocation of count chunks starting at index. O(count / 64 + log W).
  * Fails with BMA_EINVAL iff h is NULL or count is 0; with BMA_EDOUBLEFREE
  * iff index < chunk_count names a free chunk; with BMA_EBADPTR iff index is
  * otherwise not a live start; with BMA_ESIZE iff it is a live start of a
@@ -175,12 +179,13 @@ typedef struct bma_stats {
     size_t buffer_size, metadata_bytes; /* bytes the heap occupies; bytes before the chunks */
 } bma_stats;
 
-/* Fills *out. O(W). Fails with BMA_EINVAL iff h or out is NULL. */
+/* Fills *out. O(W) (free and live counts are popcounts; the largest free run
+ * is read off the index). Fails with BMA_EINVAL iff h or out is NULL. */
 BMA_API bma_status bma_get_stats(const bma_heap *h, bma_stats *out);
 
 /* Verifies every invariant of the metadata: magic, version, geometry, no free
  * or start bit past chunk_count, no start bit on a free chunk, every used
- * chunk inside an allocation, and the search hint. O(W). Reads only the
+ * chunk inside an allocation, and every run index node. O(W). Reads only the
  * metadata; it trusts the buffer to be as large as the header says (bma_attach
  * checks that against the real size). Fails with BMA_EINVAL iff h is NULL;
  * with BMA_ECORRUPT iff any invariant is broken. */

@@ -6,6 +6,8 @@
  *   free_off     free bitmap   W words, bit i = 1 iff chunk i is free
  *   start_off    start bitmap  W words, bit i = 1 iff an allocation starts at i
  *   index_off    run index     levels 1..L of run summaries (see below)
+ *   longest_off  word runs     W bytes, the longest free run in each word,
+ *                              stored only when there is a level 1 to feed
  *   chunks_off   chunks        chunk_count * chunk_size bytes
  *
  * chunks_off is the end of the metadata rounded up to chunk_size, so chunk i
@@ -15,14 +17,17 @@
  * only ever describe a geometry that layout_of() accepts.
  *
  * The run index is a tree with fan-out 8 over the free bitmap: level 0 is the
- * bitmap words themselves (not stored), a level k node summarises 8 nodes of
+ * bitmap words (only their longest runs are stored; the edge runs are one
+ * ctz/clz away), a level k node summarises 8 nodes of
  * level k - 1, and level L has one node. A summary is the free run at the
  * node's left edge, at its right edge, and the longest inside, as Linux's
  * percpu allocator keeps left_free / right_free / contig_hint per block. The
  * first fit is then found by walking up from a start position and down into
  * the first node that can hold the run: O(8 log8 W) instead of O(W). Fan-out
  * 8 keeps a node's children in one or two cache lines and the index at about
- * 0.43 bits per chunk (24 bytes per 512 chunks, plus the upper levels).
+ * 0.55 bits per chunk (a byte per 64 chunks, 24 bytes per 512 chunks, plus
+ * the upper levels). Storing each word's longest run spares an update from
+ * recounting the runs of the seven words that did not change.
  *
  * Invariants (verified by bma_check):
  *   I1  free and start bits past chunk_count are 0.
@@ -30,7 +35,8 @@
  *   I3  a used chunk without a start bit follows a used chunk; so the used
  *       chunks split uniquely into allocations, each a start chunk followed
  *       by used non-start chunks, and a free needs no size from the caller.
- *   I4  every index node equals the summary of its children.
+ *   I4  every word's stored longest run and every index node equal what the
+ *       bitmap and the node's children say.
  */
 #include "bitmapalloc.h"
 
@@ -57,7 +63,14 @@
 #define BITS 64u
 #define FANOUT_SHIFT 3u
 #define FANOUT (1u << FANOUT_SHIFT)
-#define MAX_LEVELS 24u /* 8^23 words exceed any size_t; see layout_of */
+/* The top level is scanned linearly, so small heaps store no levels. Tests
+ * build with a smaller value to grow deep trees on small heaps; it is part
+ * of the format, so heaps move only between builds that agree on it. */
+#ifndef BMA_TOP_NODES
+#define BMA_TOP_NODES 64u
+#endif
+#define TOP_NODES ((size_t)BMA_TOP_NODES)
+#define MAX_LEVELS 24u /* W < 2^58 needs at most 18 levels above the words */
 #define FORMAT_MAGIC UINT64_C(0x3150414548414D42) /* "BMAHEAP1" read little-endian */
 #define FORMAT_VERSION 2u
 #define NOT_FOUND SIZE_MAX
@@ -84,10 +97,10 @@ _Static_assert(BMA_BUFFER_ALIGN % _Alignof(uint64_t) == 0, "metadata words are r
 
 /* Offsets of one geometry; the single place that decides the layout. */
 typedef struct layout {
-    size_t words, levels;            /* index levels 1..levels are stored */
+    size_t words, levels;            /* index levels 1..levels are stored; levels is the top */
     size_t level_nodes[MAX_LEVELS];  /* level_nodes[0] = words */
     size_t level_first[MAX_LEVELS];  /* first node of each stored level */
-    size_t free_off, start_off, index_off, chunks_off, total;
+    size_t free_off, start_off, index_off, longest_off, chunks_off, total;
 } layout;
 
 /* A heap opened for one call: the layout resolved to addresses. */
@@ -96,6 +109,7 @@ typedef struct view {
     uint64_t *free_bits;
     uint64_t *start_bits;
     node *index;
+    unsigned char *word_longest; /* longest free run of each bitmap word */
     unsigned char *chunks;
     size_t chunk_size, chunk_count;
     unsigned shift; /* log2(chunk_size) */
@@ -206,23 +220,25 @@ static bool mul_ok(size_t a, size_t b, size_t *product)
 /* The layout of a heap of chunk_count chunks; false iff a size overflows. */
 static bool layout_of(size_t chunk_size, size_t chunk_count, layout *l)
 {
-    size_t bitmap_bytes, index_bytes, metadata_end, chunk_bytes, nodes = 0;
+    size_t bitmap_bytes, index_bytes, longest_bytes, metadata_end, chunk_bytes, nodes = 0;
     l->words = chunk_count / BITS + (chunk_count % BITS != 0);
     l->level_nodes[0] = l->words;
     l->levels = 0;
-    do { /* at least one stored level, so the root is always a node */
+    while (l->level_nodes[l->levels] > TOP_NODES) {
         size_t below = l->level_nodes[l->levels];
         l->levels++;
         l->level_first[l->levels] = nodes;
         l->level_nodes[l->levels] = (below >> FANOUT_SHIFT) + ((below & (FANOUT - 1u)) != 0);
         nodes += l->level_nodes[l->levels];
-    } while (l->level_nodes[l->levels] > 1);
+    }
     l->free_off = sizeof(header);
     if (!mul_ok(l->words, sizeof(uint64_t), &bitmap_bytes) ||
         !mul_ok(nodes, sizeof(node), &index_bytes) ||
         !add_ok(l->free_off, bitmap_bytes, &l->start_off) ||
         !add_ok(l->start_off, bitmap_bytes, &l->index_off) ||
-        !add_ok(l->index_off, index_bytes, &metadata_end) ||
+        !add_ok(l->index_off, index_bytes, &l->longest_off) ||
+        !add_ok(l->levels == 0 ? 0 : l->words, sizeof(uint64_t) - 1u, &longest_bytes) ||
+        !add_ok(l->longest_off, longest_bytes & ~(sizeof(uint64_t) - 1u), &metadata_end) ||
         !add_ok(metadata_end, chunk_size - 1u, &l->chunks_off) ||
         !mul_ok(chunk_count, chunk_size, &chunk_bytes)) {
         return false;
@@ -238,6 +254,7 @@ static void view_init(view *v, void *buf, size_t chunk_size, size_t chunk_count)
     v->free_bits = (uint64_t *)(void *)(base + v->l.free_off);
     v->start_bits = (uint64_t *)(void *)(base + v->l.start_off);
     v->index = (node *)(void *)(base + v->l.index_off);
+    v->word_longest = base + v->l.longest_off;
     v->chunks = base + v->l.chunks_off;
     v->chunk_size = chunk_size;
     v->chunk_count = chunk_count;
@@ -261,13 +278,15 @@ static size_t chunks_for(const view *v, size_t size)
 
 /* ------------------------------------------------------------ run index */
 
-/* A node's runs, with the chunks it spans (fewer for the last node of a level). */
+/* A node's edge runs, with the chunks it spans (fewer for the last node of a
+ * level). The longest run is apart: only index updates need it. */
 typedef struct summary {
-    size_t left, right, longest, span;
+    size_t left, right, span;
 } summary;
 
-/* First chunk of node i of a level below the root: i * 64 * 8^level, which
- * is below chunk_count because the node exists. */
+/* First chunk of node i of a level: i * 64 * 8^level, which is below
+ * chunk_count because the node exists; and 64 * 8^level < 64 W because
+ * the top level has more than one node whenever it is above the words. */
 static size_t node_first(size_t level, size_t i) { return (i * BITS) << (FANOUT_SHIFT * level); }
 
 static size_t node_span(const view *v, size_t level, size_t i)
@@ -281,22 +300,31 @@ static node *node_at(const view *v, size_t level, size_t i)
     return &v->index[v->l.level_first[level] + i];
 }
 
-static size_t word_longest(uint64_t x)
+/* Longest run of set bits. fold(x, a + b) = fold(x, a) & (fold(x, b) >> a), so
+ * the length is built greedily from the folds for 32, 16, ..., 1. */
+static size_t longest_in_word(uint64_t x)
 {
-    size_t longest = 0;
-    while (x != 0) {
-        size_t run;
-        x >>= ctz64(x);
-        run = ~x == 0 ? BITS : ctz64(~x);
-        longest = run > longest ? run : longest;
-        x = run == BITS ? 0 : x >> run;
+    uint64_t folds[6], runs = ~UINT64_C(0); /* runs = fold(x, length) */
+    size_t k, length = 0;
+    if (x == 0 || ~x == 0) {
+        return x == 0 ? 0 : BITS;
     }
-    return longest;
+    folds[0] = x;
+    for (k = 1; k < 6; k++) {
+        folds[k] = folds[k - 1u] & (folds[k - 1u] >> (1u << (k - 1u)));
+    }
+    for (k = 6; k-- > 0;) {
+        uint64_t longer = runs & (folds[k] >> length);
+        if (longer != 0) {
+            runs = longer;
+            length += (size_t)1 << k;
+        }
+    }
+    return length;
 }
 
-/* Summary of node i of a level; level 0 reads the bitmap word, and computes
- * the longest run only when asked, since the search tests words by folding. */
-static summary summary_of(const view *v, size_t level, size_t i, bool with_longest)
+/* Summary of node i of a level; level 0 reads the bitmap word. */
+static summary summary_of(const view *v, size_t level, size_t i)
 {
     summary s;
     s.span = node_span(v, level, i);
@@ -305,14 +333,20 @@ static summary summary_of(const view *v, size_t level, size_t i, bool with_longe
         uint64_t top = s.span == BITS ? x : x << (BITS - s.span); /* last chunk at bit 63 */
         s.left = ~x == 0 ? BITS : ctz64(~x);
         s.right = ~top == 0 ? BITS : clz64(~top);
-        s.longest = with_longest ? word_longest(x) : 0;
     } else {
         const node *n = node_at(v, level, i);
         s.left = (size_t)n->left;
         s.right = (size_t)n->right;
-        s.longest = (size_t)n->longest;
     }
     return s;
+}
+
+static size_t node_longest(const view *v, size_t level, size_t i)
+{
+    if (level == 0) {
+        return v->l.levels != 0 ? v->word_longest[i] : longest_in_word(v->free_bits[i]);
+    }
+    return (size_t)node_at(v, level, i)->longest;
 }
 
 /* Whether node i of a level contains a free run of count chunks. */
@@ -330,18 +364,19 @@ static size_t children_end(const view *v, size_t level, size_t i)
     return end < below ? end : below;
 }
 
-/* Node i of a stored level as its children say it should be. */
-static node node_expected(const view *v, size_t level, size_t i)
+/* The summary of nodes [first, end) of a level taken as one run of chunks. */
+static node combine(const view *v, size_t level, size_t first, size_t end)
 {
     node n;
     size_t c, left = 0, run = 0, longest = 0;
     bool prefix_free = true;
-    for (c = i << FANOUT_SHIFT; c < children_end(v, level, i); c++) {
-        summary s = summary_of(v, level - 1u, c, true);
+    for (c = first; c < end; c++) {
+        summary s = summary_of(v, level, c);
+        size_t inside = node_longest(v, level, c);
         bool all_free = s.left == s.span;
         left += prefix_free ? s.left : 0;
         prefix_free = prefix_free && all_free;
-        longest = s.longest > longest ? s.longest : longest;
+        longest = inside > longest ? inside : longest;
         longest = run + s.left > longest ? run + s.left : longest;
         run = all_free ? run + s.span : s.right;
     }
@@ -349,6 +384,12 @@ static node node_expected(const view *v, size_t level, size_t i)
     n.right = (uint64_t)run;
     n.longest = (uint64_t)longest;
     return n;
+}
+
+/* Node i of a stored level as its children say it should be. */
+static node node_expected(const view *v, size_t level, size_t i)
+{
+    return combine(v, level - 1u, i << FANOUT_SHIFT, children_end(v, level, i));
 }
 
 static bool node_equal(const node *a, const node *b)
@@ -370,7 +411,13 @@ static bool node_update(const view *v, size_t level, size_t i)
 /* Brings the index up to date after a change to bitmap words [first, last]. */
 static void index_update(const view *v, size_t first, size_t last)
 {
-    size_t level;
+    size_t level, w;
+    if (v->l.levels == 0) {
+        return;
+    }
+    for (w = first; w <= last; w++) {
+        v->word_longest[w] = (unsigned char)longest_in_word(v->free_bits[w]);
+    }
     for (level = 1; level <= v->l.levels; level++) {
         bool changed = false;
         size_t i;
@@ -394,7 +441,7 @@ static size_t scan_level(const view *v, size_t level, size_t i, size_t end, size
 {
     *into = NOT_FOUND;
     for (; i < end; i++) {
-        summary s = summary_of(v, level, i, false);
+        summary s = summary_of(v, level, i);
         if (*carry + s.left >= count) {
             return node_first(level, i) - *carry;
         }
@@ -424,36 +471,52 @@ static size_t descend(const view *v, size_t level, size_t i, size_t count)
     return fits != 0 ? i * BITS + ctz64(fits) : NOT_FOUND;
 }
 
+/* The end of the group of siblings that node i of a level belongs to. */
+static size_t group_end(const view *v, size_t level, size_t i)
+{
+    return level == v->l.levels ? v->l.level_nodes[level] : children_end(v, level + 1u, i >> FANOUT_SHIFT);
+}
+
 /* The lowest chunk s >= pos such that chunks [s, s + count) are free, or
  * NOT_FOUND; 1 <= count. Walks up from pos's word through the later siblings
  * at each level, carrying the free run that reaches the current position,
- * then descends into the first node that holds the run. O(8 log8 W + 8). */
+ * then descends into the first node that holds the run; from 0 it scans the
+ * top level at once. O(TOP_NODES + 8 log8 W). */
 static size_t find_from(const view *v, size_t pos, size_t count)
 {
-    size_t level, i = pos / BITS, carry, into, start;
-    uint64_t word;
-    summary s;
+    size_t level = v->l.levels, i = 0, first = 0, carry = 0, into, start;
     if (pos >= v->chunk_count) {
         return NOT_FOUND;
     }
-    word = v->free_bits[i] & (~UINT64_C(0) << (pos % BITS));
-    if (count <= BITS && fold_runs(word, count) != 0) {
-        return i * BITS + ctz64(fold_runs(word, count));
+    if (pos != 0) {
+        uint64_t word = v->free_bits[pos / BITS] & (~UINT64_C(0) << (pos % BITS));
+        uint64_t fits = count <= BITS ? fold_runs(word, count) : 0;
+        summary s;
+        if (fits != 0) {
+            return pos / BITS * BITS + ctz64(fits);
+        }
+        level = 0;
+        i = pos / BITS;
+        first = i + 1u;
+        s = summary_of(v, 0, i);
+        carry = s.span - pos % BITS; /* the free run at the word's end, from pos on */
+        carry = s.left == s.span || s.right > carry ? carry : s.right;
     }
-    s = summary_of(v, 0, i, false);
-    carry = s.left == s.span ? s.span - pos % BITS : (s.right < s.span - pos % BITS ? s.right : s.span - pos % BITS);
-    for (level = 0; level < v->l.levels; level++) {
-        size_t end = children_end(v, level + 1u, i >> FANOUT_SHIFT);
-        start = scan_level(v, level, i + 1u, end, count, &carry, &into);
+    for (;;) {
+        start = scan_level(v, level, first, group_end(v, level, i), count, &carry, &into);
         if (start != NOT_FOUND) {
             return start;
         }
         if (into != NOT_FOUND) {
             return descend(v, level, into, count);
         }
+        if (level == v->l.levels) {
+            return NOT_FOUND;
+        }
+        level++;
         i >>= FANOUT_SHIFT;
+        first = i + 1u;
     }
-    return NOT_FOUND;
 }
 
 /* ---------------------------------------------------------------- search */
@@ -720,6 +783,11 @@ static bma_status check_bitmaps(const view *v)
 static bma_status check_index(const view *v)
 {
     size_t level, i;
+    for (i = 0; v->l.levels != 0 && i < v->l.words; i++) {
+        if (v->word_longest[i] != longest_in_word(v->free_bits[i])) {
+            return BMA_ECORRUPT;
+        }
+    }
     for (level = 1; level <= v->l.levels; level++) {
         for (i = 0; i < v->l.level_nodes[level]; i++) {
             node expected = node_expected(v, level, i);
@@ -1051,7 +1119,7 @@ bma_status bma_get_stats(const bma_heap *h, bma_stats *out)
     out->free_chunks = free_chunks;
     out->used_chunks = v.chunk_count - free_chunks;
     out->live_allocations = starts;
-    out->largest_free_run = (size_t)node_at(&v, v.l.levels, 0)->longest;
+    out->largest_free_run = (size_t)combine(&v, v.l.levels, 0, v.l.level_nodes[v.l.levels]).longest;
     out->buffer_size = v.l.total;
     out->metadata_bytes = v.l.chunks_off;
     return BMA_OK;
