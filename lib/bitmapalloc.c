@@ -16,18 +16,20 @@
  * stored; every offset is recomputed by layout_of(), so a corrupt header can
  * only ever describe a geometry that layout_of() accepts.
  *
- * The run index is a tree with fan-out 8 over the free bitmap: level 0 is the
+ * The run index is a tree with fan-out 8 over the free bitmap. Level 0 is the
  * bitmap words (only their longest runs are stored; the edge runs are one
- * ctz/clz away), a level k node summarises 8 nodes of
- * level k - 1, and level L has one node. A summary is the free run at the
- * node's left edge, at its right edge, and the longest inside, as Linux's
- * percpu allocator keeps left_free / right_free / contig_hint per block. The
- * first fit is then found by walking up from a start position and down into
- * the first node that can hold the run: O(8 log8 W) instead of O(W). Fan-out
- * 8 keeps a node's children in one or two cache lines and the index at about
- * 0.55 bits per chunk (a byte per 64 chunks, 24 bytes per 512 chunks, plus
- * the upper levels). Storing each word's longest run spares an update from
- * recounting the runs of the seven words that did not change.
+ * ctz/clz away); a level k node summarises 8 nodes of level k - 1; levels are
+ * added until the top one has at most 64 nodes, which the search scans
+ * linearly (so heaps of up to 4096 chunks store no levels at all, and pay no
+ * index upkeep). A summary is the free run at the node's left edge, at its
+ * right edge, and the longest inside, as Linux's percpu allocator keeps
+ * left_free / right_free / contig_hint per block. The first fit is found by
+ * walking up from a start position through later siblings and down into the
+ * first node that can hold the run: O(64 + 8 log8 W) instead of O(W).
+ * Fan-out 8 keeps a node's children in one or two cache lines and the index
+ * at about 0.55 bits per chunk (a byte per 64 chunks, 24 bytes per 512
+ * chunks, plus the upper levels). Storing each word's longest run spares an
+ * update from recounting the runs of the seven words that did not change.
  *
  * Invariants (verified by bma_check):
  *   I1  free and start bits past chunk_count are 0.
