@@ -142,12 +142,12 @@ bma_status bma_dump(const bma_heap *h, FILE *out)
         return BMA_OK;
     }
 
-    fprintf(out, "bitmapalloc heap: %zu chunks of %zu B at offset %zu, buffer %zu B (%zu B metadata)\n",
-            s.chunk_count, s.chunk_size, s.chunks_offset, s.buffer_size, s.metadata_bytes);
-    fprintf(out, "used %zu chunks (", s.used_chunks);
+    fprintf(out, "bitmapalloc heap: %zu chunks of %zu B after %zu B of metadata, %zu B in all\n", s.chunk_count,
+            s.chunk_size, s.metadata_bytes, s.buffer_size);
+    fprintf(out, "used chunks: %zu (", s.used_chunks);
     print_percent(out, tenths_of_percent(s.used_chunks, s.chunk_count));
-    fprintf(out, ") in %zu allocations; free %zu chunks, largest free run %zu, fragmentation ", s.live_allocations,
-            s.free_chunks, s.largest_free_run);
+    fprintf(out, ") in %zu allocation(s); free chunks: %zu, largest free run: %zu, fragmentation: ",
+            s.live_allocations, s.free_chunks, s.largest_free_run);
     print_percent(out,
                   s.free_chunks == 0 ? 0u : tenths_of_percent(s.free_chunks - s.largest_free_run, s.free_chunks));
     fputs("\nmap: '#' allocation start, '=' continuation, '.' free\n", out);

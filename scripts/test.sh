@@ -1,0 +1,47 @@
+#!/bin/sh
+# Builds bitmapalloc four ways and runs every test suite in each:
+#   gcc, clang, clang with ASan+UBSan (unit, diff and corpus replay),
+#   and gcc -m32.
+# Usage: scripts/test.sh        (installs missing Debian packages as root)
+set -eu
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+
+ensure_packages meson ninja-build gcc clang libclang-rt-14-dev llvm-14 \
+    gcc-multilib valgrind pkg-config cmake
+
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+
+summary=""
+run_build() {
+    name=$1
+    shift
+    echo "=== $name: configure"
+    meson_configure "build/$name" "$@"
+    echo "=== $name: build"
+    ninja -C "build/$name" >/dev/null
+    echo "=== $name: test"
+    if meson test -C "build/$name" --print-errorlogs --num-processes 2; then
+        summary="$summary$name: pass\n"
+    else
+        summary="$summary$name: FAIL\n"
+    fi
+}
+
+CC=gcc run_build gcc
+CC=clang run_build clang
+CC=clang run_build asan -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dc_args=-fno-sanitize-recover=all
+CC=gcc CFLAGS=-m32 LDFLAGS=-m32 run_build m32
+
+echo "=== consumers (install, pkg-config, meson subproject, CMake, C99/C++ header)"
+if scripts/consumer-test.sh; then
+    summary="${summary}consumers: pass\n"
+else
+    summary="${summary}consumers: FAIL\n"
+fi
+
+echo "=== summary"
+printf "$summary"
+! printf "$summary" | grep -q FAIL
