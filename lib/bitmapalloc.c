@@ -62,6 +62,13 @@
 #include <valgrind/memcheck.h>
 #endif
 
+/* For the few helpers on every search and update path. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HOT_INLINE inline __attribute__((always_inline))
+#else
+#define HOT_INLINE inline
+#endif
+
 #define BITS 64u
 #define FANOUT_SHIFT 3u
 #define FANOUT (1u << FANOUT_SHIFT)
@@ -201,28 +208,39 @@ static uint64_t fold_runs(uint64_t x, size_t n)
 
 /* ---------------------------------------------------------------- layout */
 
+/* Overflow-checked arithmetic. The builtins matter: layout_of() runs on
+ * every call, and a division per check would be most of its cost. */
 static bool add_ok(size_t a, size_t b, size_t *sum)
 {
+#if defined(__GNUC__) || defined(__clang__)
+    return !__builtin_add_overflow(a, b, sum);
+#else
     if (a > SIZE_MAX - b) {
         return false;
     }
     *sum = a + b;
     return true;
+#endif
 }
 
 static bool mul_ok(size_t a, size_t b, size_t *product)
 {
+#if defined(__GNUC__) || defined(__clang__)
+    return !__builtin_mul_overflow(a, b, product);
+#else
     if (b != 0 && a > SIZE_MAX / b) {
         return false;
     }
     *product = a * b;
     return true;
+#endif
 }
 
 /* The layout of a heap of chunk_count chunks; false iff a size overflows. */
 static bool layout_of(size_t chunk_size, size_t chunk_count, layout *l)
 {
     size_t bitmap_bytes, index_bytes, longest_bytes, metadata_end, chunk_bytes, nodes = 0;
+    l->free_off = l->start_off = l->index_off = l->longest_off = l->chunks_off = l->total = 0;
     l->words = chunk_count / BITS + (chunk_count % BITS != 0);
     l->level_nodes[0] = l->words;
     l->levels = 0;
@@ -280,10 +298,11 @@ static size_t chunks_for(const view *v, size_t size)
 
 /* ------------------------------------------------------------ run index */
 
-/* A node's edge runs, with the chunks it spans (fewer for the last node of a
- * level). The longest run is apart: only index updates need it. */
+/* A node's runs, with the chunks it spans (fewer for the last node of a
+ * level). A word's right edge run is counted from bit 63, so the last,
+ * partial word has none; nothing follows it that could use one. */
 typedef struct summary {
-    size_t left, right, span;
+    size_t left, right, longest, span;
 } summary;
 
 /* First chunk of node i of a level: i * 64 * 8^level, which is below
@@ -291,11 +310,6 @@ typedef struct summary {
  * the top level has more than one node whenever it is above the words. */
 static size_t node_first(size_t level, size_t i) { return (i * BITS) << (FANOUT_SHIFT * level); }
 
-static size_t node_span(const view *v, size_t level, size_t i)
-{
-    size_t unit = BITS << (FANOUT_SHIFT * level), first = node_first(level, i);
-    return v->chunk_count - first < unit ? v->chunk_count - first : unit;
-}
 
 static node *node_at(const view *v, size_t level, size_t i)
 {
@@ -325,30 +339,25 @@ static size_t longest_in_word(uint64_t x)
     return length;
 }
 
-/* Summary of node i of a level; level 0 reads the bitmap word. */
-static summary summary_of(const view *v, size_t level, size_t i)
+/* Summary of node i of a level; level 0 reads the bitmap word, and its
+ * stored longest run if there is a level 1 to keep it for. */
+static HOT_INLINE summary summary_of(const view *v, size_t level, size_t i)
 {
     summary s;
-    s.span = node_span(v, level, i);
+    s.span = i + 1u < v->l.level_nodes[level] ? BITS << (FANOUT_SHIFT * level)
+                                               : v->chunk_count - node_first(level, i);
     if (level == 0) {
         uint64_t x = v->free_bits[i];
-        uint64_t top = s.span == BITS ? x : x << (BITS - s.span); /* last chunk at bit 63 */
         s.left = ~x == 0 ? BITS : ctz64(~x);
-        s.right = ~top == 0 ? BITS : clz64(~top);
+        s.right = ~x == 0 ? BITS : clz64(~x);
+        s.longest = v->l.levels != 0 ? v->word_longest[i] : longest_in_word(x);
     } else {
         const node *n = node_at(v, level, i);
         s.left = (size_t)n->left;
         s.right = (size_t)n->right;
+        s.longest = (size_t)n->longest;
     }
     return s;
-}
-
-static size_t node_longest(const view *v, size_t level, size_t i)
-{
-    if (level == 0) {
-        return v->l.levels != 0 ? v->word_longest[i] : longest_in_word(v->free_bits[i]);
-    }
-    return (size_t)node_at(v, level, i)->longest;
 }
 
 /* Whether node i of a level contains a free run of count chunks. */
@@ -374,11 +383,10 @@ static node combine(const view *v, size_t level, size_t first, size_t end)
     bool prefix_free = true;
     for (c = first; c < end; c++) {
         summary s = summary_of(v, level, c);
-        size_t inside = node_longest(v, level, c);
         bool all_free = s.left == s.span;
         left += prefix_free ? s.left : 0;
         prefix_free = prefix_free && all_free;
-        longest = inside > longest ? inside : longest;
+        longest = s.longest > longest ? s.longest : longest;
         longest = run + s.left > longest ? run + s.left : longest;
         run = all_free ? run + s.span : s.right;
     }
@@ -434,6 +442,33 @@ static void index_update(const view *v, size_t first, size_t last)
     }
 }
 
+/* scan_level() over bitmap words, where a summary is a few bit operations.
+ * The last word's right edge run is taken as 0, since nothing follows it. */
+static size_t scan_words(const view *v, size_t i, size_t end, size_t count, size_t *carry, size_t *into)
+{
+    size_t run = *carry;
+    *into = NOT_FOUND;
+    for (; i < end; i++) {
+        uint64_t x = v->free_bits[i];
+        size_t left;
+        if (x == 0) {
+            run = 0;
+            continue;
+        }
+        left = ~x == 0 ? BITS : ctz64(~x);
+        if (run + left >= count) {
+            return i * BITS - run;
+        }
+        if (count <= BITS && fold_runs(x, count) != 0) {
+            *into = i;
+            return NOT_FOUND;
+        }
+        run = ~x == 0 ? run + BITS : clz64(~x);
+    }
+    *carry = run;
+    return NOT_FOUND;
+}
+
 /* Looks for the first fit among nodes [i, end) of one level, given carry free
  * chunks right before node i. Returns the start chunk if a run begins before
  * node i or at a node's left edge; else stores in *into the first node that
@@ -441,6 +476,9 @@ static void index_update(const view *v, size_t first, size_t last)
 static size_t scan_level(const view *v, size_t level, size_t i, size_t end, size_t count, size_t *carry,
                          size_t *into)
 {
+    if (level == 0) {
+        return scan_words(v, i, end, count, carry, into);
+    }
     *into = NOT_FOUND;
     for (; i < end; i++) {
         summary s = summary_of(v, level, i);
@@ -493,16 +531,13 @@ static size_t find_from(const view *v, size_t pos, size_t count)
     if (pos != 0) {
         uint64_t word = v->free_bits[pos / BITS] & (~UINT64_C(0) << (pos % BITS));
         uint64_t fits = count <= BITS ? fold_runs(word, count) : 0;
-        summary s;
         if (fits != 0) {
             return pos / BITS * BITS + ctz64(fits);
         }
         level = 0;
         i = pos / BITS;
         first = i + 1u;
-        s = summary_of(v, 0, i);
-        carry = s.span - pos % BITS; /* the free run at the word's end, from pos on */
-        carry = s.left == s.span || s.right > carry ? carry : s.right;
+        carry = ~word == 0 ? BITS - pos % BITS : clz64(~word); /* the free run at the word's end, from pos on */
     }
     for (;;) {
         start = scan_level(v, level, first, group_end(v, level, i), count, &carry, &into);
