@@ -316,6 +316,10 @@ static node *node_at(const view *v, size_t level, size_t i)
     return &v->index[v->l.level_first[level] + i];
 }
 
+/* A word's free runs at bit 0 and at bit 63. */
+static size_t edge_left(uint64_t x) { return ~x == 0 ? BITS : ctz64(~x); }
+static size_t edge_right(uint64_t x) { return ~x == 0 ? BITS : clz64(~x); }
+
 /* Longest run of set bits. fold(x, a + b) = fold(x, a) & (fold(x, b) >> a), so
  * the length is built greedily from the folds for 32, 16, ..., 1. */
 static size_t longest_in_word(uint64_t x)
@@ -348,8 +352,8 @@ static HOT_INLINE summary summary_of(const view *v, size_t level, size_t i)
                                                : v->chunk_count - node_first(level, i);
     if (level == 0) {
         uint64_t x = v->free_bits[i];
-        s.left = ~x == 0 ? BITS : ctz64(~x);
-        s.right = ~x == 0 ? BITS : clz64(~x);
+        s.left = edge_left(x);
+        s.right = edge_right(x);
         s.longest = v->l.levels != 0 ? v->word_longest[i] : longest_in_word(x);
     } else {
         const node *n = node_at(v, level, i);
@@ -418,17 +422,24 @@ static bool node_update(const view *v, size_t level, size_t i)
     return true;
 }
 
-/* Brings the index up to date after a change to bitmap words [first, last]. */
-static void index_update(const view *v, size_t first, size_t last)
+/* Brings the index up to date after a change to bitmap words [first, last];
+ * before is word first's old value. A change inside one word that leaves its
+ * edge runs and longest run as they were changes no node, and stops here. */
+static void index_update(const view *v, size_t first, size_t last, uint64_t before)
 {
     size_t level, w;
+    bool same = first == last;
     if (v->l.levels == 0) {
         return;
     }
     for (w = first; w <= last; w++) {
-        v->word_longest[w] = (unsigned char)longest_in_word(v->free_bits[w]);
+        uint64_t x = v->free_bits[w];
+        unsigned char longest = (unsigned char)longest_in_word(x);
+        same = same && longest == v->word_longest[w] && edge_left(x) == edge_left(before) &&
+               edge_right(x) == edge_right(before);
+        v->word_longest[w] = longest;
     }
-    for (level = 1; level <= v->l.levels; level++) {
+    for (level = 1; !same && level <= v->l.levels; level++) {
         bool changed = false;
         size_t i;
         first >>= FANOUT_SHIFT;
@@ -455,7 +466,7 @@ static size_t scan_words(const view *v, size_t i, size_t end, size_t count, size
             run = 0;
             continue;
         }
-        left = ~x == 0 ? BITS : ctz64(~x);
+        left = edge_left(x);
         if (run + left >= count) {
             return i * BITS - run;
         }
@@ -463,7 +474,7 @@ static size_t scan_words(const view *v, size_t i, size_t end, size_t count, size
             *into = i;
             return NOT_FOUND;
         }
-        run = ~x == 0 ? run + BITS : clz64(~x);
+        run = ~x == 0 ? run + BITS : edge_right(x);
     }
     *carry = run;
     return NOT_FOUND;
@@ -714,8 +725,9 @@ static void note_free_runs(const view *v)
 /* Marks chunks [first, first + n) free or used, keeping the index in step. */
 static void set_free(const view *v, size_t first, size_t n, bool free)
 {
+    uint64_t before = v->free_bits[first / BITS];
     bits_fill(v->free_bits, first, n, free);
-    index_update(v, first / BITS, (first + n - 1u) / BITS);
+    index_update(v, first / BITS, (first + n - 1u) / BITS, before);
     if (free) {
         note_freed(v, first, n);
     } else {
