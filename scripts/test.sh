@@ -17,10 +17,12 @@ summary=""
 run_build() {
     name=$1
     shift
-    echo "=== $name: configure"
-    meson_configure "build/$name" "$@"
-    echo "=== $name: build"
-    ninja -C "build/$name" >/dev/null
+    echo "=== $name: configure and build"
+    if ! meson_configure "build/$name" "$@" || ! ninja -C "build/$name" >"build/$name.log" 2>&1; then
+        tail -n 40 "build/$name.log" 2>/dev/null
+        summary="$summary$name: FAIL (build)\n"
+        return 0
+    fi
     echo "=== $name: test"
     if meson test -C "build/$name" --print-errorlogs --num-processes 2; then
         summary="$summary$name: pass\n"
