@@ -117,10 +117,12 @@ int main(void)
                 fdp_enc_range(&g, below(cs), 0, cs - 1);
                 run(&g, 200 + below(1500));
             }
-            /* word edges: 64w - 1, 64w, 64w + 1 chunks */
+            /* word edges: 64w - 1, 64w, 64w + 1 chunks; past 64 words
+             * the library keeps a run index */
+            static const size_t words[] = {1, 2, 3, 5, 8, 63, 64, 65, 72, 130, 200};
             for (size_t d = 0; d <= 2; d++) {
                 geo_start(&g, l, DGEO_WORDS);
-                fdp_enc_range(&g, 1 + below(8), 1, 40);
+                fdp_enc_range(&g, words[below(sizeof words / sizeof words[0])], 1, 200);
                 fdp_enc_range(&g, d, 0, 2);
                 run(&g, 200 + below(1500));
             }
@@ -140,7 +142,6 @@ int main(void)
 
     diff_totals t = diff_get_totals();
     printf("test_diff: seed %llu: %lu runs, %lu ops (%lu refused calls compared, %lu relocations) in %.1f s CPU\n",
-           (unsigned long long)seed, runs, ops, t.failed_calls, t.relocations,
-           (double)(clock() - t0) / CLOCKS_PER_SEC);
+           (unsigned long long)seed, runs, ops, t.failed_calls, t.relocations, (double)(clock() - t0) / CLOCKS_PER_SEC);
     return runs && ops ? 0 : 1;
 }
