@@ -310,7 +310,6 @@ typedef struct summary {
  * the top level has more than one node whenever it is above the words. */
 static size_t node_first(size_t level, size_t i) { return (i * BITS) << (FANOUT_SHIFT * level); }
 
-
 static node *node_at(const view *v, size_t level, size_t i)
 {
     return &v->index[v->l.level_first[level] + i];
