@@ -77,8 +77,9 @@ fail(const eng *e, const char *fmt, ...)
             "\n  geometry: chunk_size=%zu chunk_count=%zu chunks_offset=%zu buffer=%zu (malloc %zu) metadata=%zu\n",
             e->g.chunk_size, e->g.chunk_count, e->g.chunks_offset, e->g.buffer_size, e->buf_size, e->g.metadata_bytes);
     fprintf(stderr, "  live allocations (%zu):", e->nlive);
-    for (size_t i = 0; i < e->nlive && i < 16; i++)
+    for (size_t i = 0; i < e->nlive && i < 16; i++) {
         fprintf(stderr, " [%zu+%zu #%u]", e->lv[i].index, e->lv[i].count, (unsigned)e->lv[i].id);
+    }
     fprintf(stderr, "%s\n  rerun with FUZZ_TRACE=1 for the op-by-op story\n", e->nlive > 16 ? " ..." : "");
     abort();
 }
@@ -118,14 +119,18 @@ static size_t chunks_for(const eng *e, size_t size) { return size / cs_of(e) + (
 static uint8_t *chunk_mem(const eng *e, size_t i) { return e->buf + chunk_off(e, i); }
 /* Pointers outside the buffer are made through uintptr_t: out-of-object
  * pointer arithmetic would be UB, an integer conversion is not. */
-static void *ptr_at(const eng *e, size_t off) { return (void *)((uintptr_t)e->buf + off); }
+static void *ptr_at(const eng *e, size_t off)
+{
+    return (void *)((uintptr_t)e->buf + off); /* NOLINT(performance-no-int-to-ptr): see above */
+}
 static size_t off_of(const eng *e, const void *p) { return (size_t)((uintptr_t)p - (uintptr_t)e->buf); }
 
 /* Chunk index of an offset that is a chunk boundary inside the region. */
 static int index_of_off(const eng *e, size_t off, size_t *index)
 {
-    if (off < e->g.chunks_offset || off >= region_end(e) || (off - e->g.chunks_offset) % cs_of(e))
+    if (off < e->g.chunks_offset || off >= region_end(e) || (off - e->g.chunks_offset) % cs_of(e)) {
         return 0;
+    }
     *index = (off - e->g.chunks_offset) / cs_of(e);
     return 1;
 }
@@ -137,12 +142,14 @@ static live *live_find(eng *e, size_t index)
     size_t lo = 0, hi = e->nlive;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (e->lv[mid].index == index)
+        if (e->lv[mid].index == index) {
             return &e->lv[mid];
-        if (e->lv[mid].index < index)
+        }
+        if (e->lv[mid].index < index) {
             lo = mid + 1;
-        else
+        } else {
             hi = mid;
+        }
     }
     return NULL;
 }
@@ -152,13 +159,15 @@ static live *live_insert(eng *e, size_t index, size_t count, uint32_t id)
     if (e->nlive == e->lvcap) {
         e->lvcap = e->lvcap ? 2 * e->lvcap : 64;
         live *n = realloc(e->lv, e->lvcap * sizeof *n);
-        if (!n)
+        if (!n) {
             abort();
+        }
         e->lv = n;
     }
     size_t pos = 0;
-    while (pos < e->nlive && e->lv[pos].index < index)
+    while (pos < e->nlive && e->lv[pos].index < index) {
         pos++;
+    }
     EXPECT(e, pos == e->nlive || e->lv[pos].index != index, "engine: chunk %zu handed out twice", index);
     memmove(&e->lv[pos + 1], &e->lv[pos], (e->nlive - pos) * sizeof *e->lv);
     e->lv[pos] = (live){index, count, id};
@@ -197,14 +206,16 @@ static void fill(const eng *e, size_t index, size_t from, size_t to, uint32_t id
 {
     uint8_t *m = chunk_mem(e, index);
     size_t i = from;
-    for (; i < to && i % 8; i++)
+    for (; i < to && i % 8; i++) {
         m[i] = pat_byte(id, i);
+    }
     for (; i + 8 <= to; i += 8) {
         uint64_t w = pat_word(id, i / 8);
         memcpy(m + i, &w, 8);
     }
-    for (; i < to; i++)
+    for (; i < to; i++) {
         m[i] = pat_byte(id, i);
+    }
 }
 
 /* Checks bytes [0, len) of the allocation at index against id's pattern. */
@@ -215,13 +226,16 @@ static void verify_bytes(const eng *e, size_t index, size_t len, uint32_t id, co
     for (; i + 8 <= len; i += 8) {
         uint64_t w = pat_word(id, i / 8), got;
         memcpy(&got, m + i, 8);
-        if (got != w)
+        if (got != w) {
             break; /* find the byte below */
+        }
     }
-    for (; i < len; i++)
-        if (m[i] != pat_byte(id, i))
+    for (; i < len; i++) {
+        if (m[i] != pat_byte(id, i)) {
             fail(e, "%s: contents of allocation #%u at chunk %zu damaged at byte %zu of %zu: 0x%02x, want 0x%02x", why,
                  (unsigned)id, index, i, len, m[i], pat_byte(id, i));
+        }
+    }
 }
 
 static void verify_live(const eng *e, const live *l, const char *why)
@@ -231,8 +245,9 @@ static void verify_live(const eng *e, const live *l, const char *why)
 
 static void verify_all(const eng *e, const char *why)
 {
-    for (size_t i = 0; i < e->nlive; i++)
+    for (size_t i = 0; i < e->nlive; i++) {
         verify_live(e, &e->lv[i], why);
+    }
 }
 
 /* ------------------------------------------------------------- settling */
@@ -263,8 +278,9 @@ begin(eng *e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->desc, sizeof e->desc, fmt, ap);
     va_end(ap);
-    if (e->trace)
+    if (e->trace) {
         fprintf(stderr, "#%lu %s", e->nops, e->desc); /* no newline: a crash in the call shows here */
+    }
 }
 
 /* Compares one op's results; returns the (agreed) status. For OUT_PTR and
@@ -273,17 +289,20 @@ static bma_status settle(eng *e, outcome *o)
 {
     if (e->trace) {
         fprintf(stderr, " -> %s", st_name(o->lib));
-        if (o->lib != o->orc)
+        if (o->lib != o->orc) {
             fprintf(stderr, " (oracle %s)", st_name(o->orc));
-        if (o->kind == OUT_PTR && o->lib == BMA_OK && o->lib_ptr)
+        }
+        if (o->kind == OUT_PTR && o->lib == BMA_OK && o->lib_ptr) {
             fprintf(stderr, " chunk %zu", (off_of(e, o->lib_ptr) - e->g.chunks_offset) / cs_of(e));
-        else if (o->kind != OUT_STATUS && o->lib_idx != SENTINEL_IDX)
+        } else if (o->kind != OUT_STATUS && o->lib_idx != SENTINEL_IDX) {
             fprintf(stderr, " %s %zu", o->kind == OUT_VAL ? "value" : "chunk", o->lib_idx);
+        }
         fputc('\n', stderr);
     }
     EXPECT(e, o->lib == o->orc, "status: library %s, oracle %s", st_name(o->lib), st_name(o->orc));
-    if (o->lib != BMA_OK)
+    if (o->lib != BMA_OK) {
         totals.failed_calls++;
+    }
     switch (o->kind) {
     case OUT_PTR:
         if (o->lib != BMA_OK) {
@@ -312,8 +331,9 @@ static bma_status settle(eng *e, outcome *o)
         size_t n = e->snap_len;
         if (memcmp(e->snap, e->buf, n) != 0) {
             size_t i = 0;
-            while (e->snap[i] == e->buf[i])
+            while (e->snap[i] == e->buf[i]) {
                 i++;
+            }
             fail(e, "%s changed metadata byte %zu: 0x%02x -> 0x%02x",
                  o->lib != BMA_OK ? "a failing call" : "a read-only call", i, e->snap[i], e->buf[i]);
         }
@@ -336,25 +356,29 @@ static int walk_collect(size_t index, size_t count, void *ctx)
 
 static void walk_reserve(eng *e, size_t n)
 {
-    if (n <= e->wcap)
+    if (n <= e->wcap) {
         return;
+    }
     size_t cap = e->wcap ? e->wcap : 64;
-    while (cap < n)
+    while (cap < n) {
         cap *= 2;
+    }
     size_t **arrs[] = {&e->wi, &e->wc, &e->oi, &e->oc};
     for (size_t k = 0; k < 4; k++) {
         size_t *p = realloc(*arrs[k], cap * sizeof(size_t));
-        if (!p)
+        if (!p) {
             abort();
+        }
         *arrs[k] = p;
     }
     e->wcap = cap;
 }
 
-#define STATS_FIELDS                                                                                      \
-    X(chunk_size)                                                                                         \
-    X(chunk_count) X(chunks_offset) X(free_chunks) X(used_chunks) X(live_allocations) X(largest_free_run) \
-        X(buffer_size) X(metadata_bytes)
+#define STATS_FIELDS \
+    X(chunk_size)    \
+    X(chunk_count)   \
+    X(chunks_offset) \
+    X(free_chunks) X(used_chunks) X(live_allocations) X(largest_free_run) X(buffer_size) X(metadata_bytes)
 
 static void post_check(eng *e)
 {
@@ -397,8 +421,9 @@ typedef struct target {
 static live *pick_live(eng *e, size_t *j)
 {
     *j = fdp_size(&e->p, 0, 255);
-    if (!e->nlive)
+    if (!e->nlive) {
         return NULL;
+    }
     *j %= e->nlive;
     return &e->lv[*j];
 }
@@ -416,10 +441,11 @@ static target pick_target(eng *e)
     case DT_LIVE:
         l = pick_live(e, &j);
         t.off = chunk_off(e, l ? l->index : 0);
-        if (l)
+        if (l) {
             snprintf(t.what, sizeof t.what, "live#%zu", j);
-        else
+        } else {
             snprintf(t.what, sizeof t.what, "chunk0");
+        }
         break;
     case DT_INTERIOR:
         l = pick_live(e, &j);
@@ -530,14 +556,18 @@ static size_t pick_align(eng *e, int forced)
 {
     static const size_t bad[8] = {3, 5, 6, 12, 24, 4097, ((size_t)1 << 63) | 1, SIZE_MAX};
     unsigned k = (unsigned)fdp_range(&e->p, forced ? 3 : 0, 7);
-    if (k < DA_SMALL)
+    if (k < DA_SMALL) {
         return 0;
-    if (k < DA_LARGE)
+    }
+    if (k < DA_LARGE) {
         return (size_t)1 << fdp_range(&e->p, 0, 12);
-    if (k == DA_LARGE)
+    }
+    if (k == DA_LARGE) {
         return (size_t)1 << fdp_range(&e->p, 13, 30);
-    if (k == DA_HUGE)
+    }
+    if (k == DA_HUGE) {
         return (size_t)1 << fdp_range(&e->p, 31, 63);
+    }
     return bad[fdp_range(&e->p, 0, 7)];
 }
 
@@ -599,8 +629,9 @@ static void moved(eng *e, live *l, size_t new_index, size_t new_count)
         live_remove(e, l);
         live_insert(e, new_index, new_count, id);
     }
-    if (new_count > old_count)
+    if (new_count > old_count) {
         fill(e, new_index, keep, new_count * cs_of(e), id);
+    }
     size_t u = bma_usable_size(e->h, chunk_mem(e, new_index));
     EXPECT(e, u == new_count * cs_of(e), "bma_usable_size = %zu, want %zu", u, new_count * cs_of(e));
 }
@@ -623,8 +654,9 @@ static void op_alloc(eng *e, int forced)
     o.align = align;
     o.lib = bma_alloc(e->h, size, align, &o.lib_ptr);
     o.orc = orc_alloc(e->o, size, align, &o.orc_idx);
-    if (settle(e, &o) == BMA_OK)
+    if (settle(e, &o) == BMA_OK) {
         took(e, o.lib_idx, chunks_for(e, size));
+    }
 }
 
 static void op_alloc_array(eng *e, int arg)
@@ -658,8 +690,9 @@ static void op_alloc_chunks(eng *e, int arg)
     outcome o = out_new(OUT_IDX);
     o.lib = bma_alloc_chunks(e->h, count, &o.lib_idx);
     o.orc = orc_alloc_chunks(e->o, count, &o.orc_idx);
-    if (settle(e, &o) == BMA_OK)
+    if (settle(e, &o) == BMA_OK) {
         took(e, o.lib_idx, count);
+    }
 }
 
 static void op_free(eng *e, int arg)
@@ -668,13 +701,15 @@ static void op_free(eng *e, int arg)
     target t = pick_target(e);
     live *l = live_at(e, &t);
     begin(e, "free(offset=%zu %s)", t.off, t.what);
-    if (l)
+    if (l) {
         verify_live(e, l, "before free");
+    }
     outcome o = out_new(OUT_STATUS);
     o.lib = bma_free(e->h, t.ptr);
     o.orc = t.null ? BMA_EINVAL : orc_free(e->o, t.off);
-    if (settle(e, &o) == BMA_OK)
+    if (settle(e, &o) == BMA_OK) {
         released(e, l, &t);
+    }
 }
 
 static void op_free_sized(eng *e, int arg)
@@ -684,13 +719,15 @@ static void op_free_sized(eng *e, int arg)
     live *l = live_at(e, &t);
     size_t size = pick_size(e, l ? l->count : 0);
     begin(e, "free_sized(offset=%zu %s, size=%zu)", t.off, t.what, size);
-    if (l)
+    if (l) {
         verify_live(e, l, "before free_sized");
+    }
     outcome o = out_new(OUT_STATUS);
     o.lib = bma_free_sized(e->h, t.ptr, size);
     o.orc = t.null ? BMA_EINVAL : orc_free_sized(e->o, t.off, size);
-    if (settle(e, &o) == BMA_OK)
+    if (settle(e, &o) == BMA_OK) {
         released(e, l, &t);
+    }
 }
 
 static void op_free_chunks(eng *e, int arg)
@@ -700,14 +737,16 @@ static void op_free_chunks(eng *e, int arg)
     live *l = live_find(e, index);
     size_t count = pick_count(e, l ? l->count : 0);
     begin(e, "free_chunks(index=%zu, count=%zu)", index, count);
-    if (l)
+    if (l) {
         verify_live(e, l, "before free_chunks");
+    }
     outcome o = out_new(OUT_STATUS);
     o.lib = bma_free_chunks(e->h, index, count);
     o.orc = orc_free_chunks(e->o, index, count);
     target t = {index, NULL, 0, "index"};
-    if (settle(e, &o) == BMA_OK)
+    if (settle(e, &o) == BMA_OK) {
         released(e, l, &t);
+    }
 }
 
 static void op_resize(eng *e, int arg)
@@ -717,8 +756,9 @@ static void op_resize(eng *e, int arg)
     live *l = live_at(e, &t);
     size_t size = pick_size(e, l ? l->count : 0);
     begin(e, "resize(offset=%zu %s, size=%zu)", t.off, t.what, size);
-    if (l)
+    if (l) {
         verify_live(e, l, "before resize");
+    }
     outcome o = out_new(OUT_STATUS);
     o.lib = bma_resize(e->h, t.ptr, size);
     o.orc = t.null ? BMA_EINVAL : orc_resize(e->o, t.off, size);
@@ -737,8 +777,9 @@ static void op_realloc(eng *e, int arg)
     live *l = live_at(e, &t);
     size_t size = pick_size(e, l ? l->count : 0), align = pick_align(e, 0);
     begin(e, "realloc(offset=%zu %s, size=%zu, align=%zu)", t.off, t.what, size, align);
-    if (l)
+    if (l) {
         verify_live(e, l, "before realloc");
+    }
     outcome o = out_new(OUT_PTR);
     o.align = align;
     o.lib = bma_realloc(e->h, t.ptr, size, align, &o.lib_ptr);
@@ -793,8 +834,9 @@ static void op_chunk_index(eng *e, int arg)
     o.lib = bma_chunk_index(e->h, t.ptr, &o.lib_idx);
     /* The expected answer comes straight from the contract's geometry. */
     o.orc = t.null ? BMA_EINVAL : index_of_off(e, t.off, &o.orc_idx) ? BMA_OK : BMA_EBADPTR;
-    if (settle(e, &o) == BMA_OK)
+    if (settle(e, &o) == BMA_OK) {
         EXPECT(e, bma_chunk_ptr(e->h, o.lib_idx) == t.ptr, "bma_chunk_ptr(bma_chunk_index(p)) != p");
+    }
 }
 
 typedef struct walk_ctx {
@@ -805,8 +847,9 @@ typedef struct walk_ctx {
 static int walk_check(size_t index, size_t count, void *ctx)
 {
     walk_ctx *w = ctx;
-    if (w->calls < w->e->nlive && (w->e->lv[w->calls].index != index || w->e->lv[w->calls].count != count))
+    if (w->calls < w->e->nlive && (w->e->lv[w->calls].index != index || w->e->lv[w->calls].count != count)) {
         w->bad = w->calls + 1;
+    }
     w->calls++;
     return w->stop && w->calls >= w->stop;
 }
@@ -932,12 +975,14 @@ static void op_bad_args(eng *e, int arg)
     default: /* every status has a distinct name, unknown ones too */
         want = BMA_OK;
         st = BMA_OK;
-        for (int a = 0; a <= (int)BMA_ECORRUPT + 1; a++)
+        for (int a = 0; a <= (int)BMA_ECORRUPT + 1; a++) {
             for (int b = 0; b < a; b++) {
                 const char *sa = bma_strerror((bma_status)a), *sb = bma_strerror((bma_status)b);
-                if (!sa || !sb || !*sa || strcmp(sa, sb) == 0)
+                if (!sa || !sb || !*sa || strcmp(sa, sb) == 0) {
                     st = BMA_EINVAL;
+                }
             }
+        }
         break;
     }
     EXPECT(e, q == SENTINEL_PTR && idx == SENTINEL_IDX && h2 == (bma_heap *)SENTINEL_PTR && n == 0,
@@ -971,11 +1016,13 @@ static const op_desc ops[DOP_COUNT] = {
 
 static void eng_free(eng *e)
 {
-    if (e->h)
+    if (e->h) {
         bma_detach(e->h); /* hand the buffer back to ASan before free() */
+    }
     free(e->buf);
-    if (e->o)
+    if (e->o) {
         orc_delete(e->o);
+    }
     free(e->lv);
     free(e->snap);
     free(e->wi);
@@ -999,8 +1046,9 @@ static int run_ops(eng *e)
         snprintf(e->desc, sizeof e->desc, "%s", d->name);
         d->fn(e, d->arg);
         post_check(e);
-        if (e->nops % 64 == 0)
+        if (e->nops % 64 == 0) {
             verify_all(e, "periodic check");
+        }
     }
     verify_all(e, "final check");
     totals.runs++;
@@ -1035,10 +1083,11 @@ static void check_geometry(eng *e, size_t chunk_size, size_t buf_size)
 
 static void trace_geometry(const eng *e, const char *how)
 {
-    if (e->trace)
+    if (e->trace) {
         fprintf(stderr, "%s: chunk_size=%zu buffer=%zu -> chunk_count=%zu chunks_offset=%zu metadata=%zu heap=%zu\n",
                 how, e->g.chunk_size, e->buf_size, e->g.chunk_count, e->g.chunks_offset, e->g.metadata_bytes,
                 e->g.buffer_size);
+    }
 }
 
 /* Init refusals must leave the buffer alone; the prefix checked is the part
@@ -1063,8 +1112,9 @@ static void probe_init(eng *e, size_t cs, size_t min)
                probes[i].cs, st_name(st), st_name(probes[i].want));
         EXPECT(e, h2 == (bma_heap *)SENTINEL_PTR, "failed bma_init wrote *out");
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         EXPECT(e, e->buf[i] == 0x5A, "failed bma_init wrote byte %zu", i);
+    }
 }
 
 static int run_fresh(eng *e, size_t cs, size_t buf_size)
@@ -1085,8 +1135,9 @@ static int run_fresh(eng *e, size_t cs, size_t buf_size)
     trace_geometry(e, "init");
     check_geometry(e, cs, buf_size);
     e->o = orc_new(cs, e->g.chunk_count, e->g.chunks_offset, e->g.buffer_size, e->g.metadata_bytes);
-    if (!e->o)
+    if (!e->o) {
         abort();
+    }
     return run_ops(e);
 }
 
@@ -1111,15 +1162,17 @@ int diff_run(const uint8_t *data, size_t size)
     case DGEO_TINY: buf_size = min + fdp_size(&e.p, 0, 2 * cs + 64); break;
     case DGEO_CHUNKS:
     case DGEO_WORDS:
-        if (geo == DGEO_CHUNKS)
+        if (geo == DGEO_CHUNKS) {
             n = fdp_size(&e.p, 1, 200);
-        else { /* around word boundaries, at most about DIFF_MAX_BYTES of chunks */
-            size_t wmax = DIFF_MAX_BYTES / (64 * cs) ? DIFF_MAX_BYTES / (64 * cs) : 1;
-            size_t w = 1 + (fdp_size(&e.p, 1, 200) - 1) % (wmax < 200 ? wmax : 200);
+        } else { /* around word boundaries, at most about DIFF_MAX_BYTES of chunks */
+            size_t wmax = DIFF_MAX_BYTES / (64 * cs);
+            wmax = wmax ? wmax : 1;
+            size_t w = 1 + (fdp_size(&e.p, 1, 200) - 1) % ((wmax < 200) ? wmax : 200);
             n = 64 * w + fdp_size(&e.p, 0, 2) - 1;
         }
-        if (bma_buffer_size(cs, n * cs, &buf_size) != BMA_OK)
+        if (bma_buffer_size(cs, n * cs, &buf_size) != BMA_OK) {
             abort();
+        }
         buf_size += fdp_size(&e.p, 0, cs - 1);
         break;
     case DGEO_BYTES: {
@@ -1133,19 +1186,21 @@ int diff_run(const uint8_t *data, size_t size)
         memset(b, 0x5A, min - 1);
         bma_heap *h = (bma_heap *)SENTINEL_PTR;
         bma_status st = bma_init(b, min - 1, cs, &h);
-        if (trace_enabled())
+        if (trace_enabled()) {
             fprintf(stderr, "init(chunk_size=%zu, buffer=%zu, one byte short) -> %s\n", cs, min - 1, st_name(st));
+        }
         if (st != BMA_ENOMEM || h != (bma_heap *)SENTINEL_PTR) {
             fprintf(stderr,
                     "bitmapalloc MISMATCH: bma_init(buffer of %zu < minimum %zu, chunk %zu) = %s, want ENOMEM\n",
                     min - 1, min, cs, st_name(st));
             abort();
         }
-        for (size_t i = 0; i + 1 < min; i++)
+        for (size_t i = 0; i + 1 < min; i++) {
             if (b[i] != 0x5A) {
                 fprintf(stderr, "bitmapalloc MISMATCH: refused bma_init wrote byte %zu\n", i);
                 abort();
             }
+        }
         free(b);
         return -1;
     }
@@ -1179,8 +1234,9 @@ int diff_run_heap(void *buf, size_t buf_size, const uint8_t *data, size_t size)
                g->chunk_count <= (g->buffer_size - g->chunks_offset) / g->chunk_size,
            "attach accepted a geometry that does not fit %zu bytes", buf_size);
     e.o = orc_new(g->chunk_size, g->chunk_count, g->chunks_offset, g->buffer_size, g->metadata_bytes);
-    if (!e.o)
+    if (!e.o) {
         abort();
+    }
 
     /* Rebuild the walk list in the oracle: since first fit takes the lowest
      * free run, allocating each gap and then each allocation in index order
@@ -1209,11 +1265,12 @@ int diff_run_heap(void *buf, size_t buf_size, const uint8_t *data, size_t size)
     }
     for (size_t i = 0; i < nfill; i++) {
         size_t next = SENTINEL_IDX;
-        for (size_t k = 0; k < e.wn; k++)
+        for (size_t k = 0; k < e.wn; k++) {
             if (e.wi[k] > fillers[i]) {
                 next = e.wi[k];
                 break;
             }
+        }
         EXPECT(&e, orc_free_chunks(e.o, fillers[i], next - fillers[i]) == BMA_OK, "engine: oracle rebuild");
     }
     free(fillers);

@@ -40,33 +40,40 @@ static bma_status try_attach(const uint8_t *img, size_t len, size_t buf_size, co
 {
     uint8_t *b = malloc(buf_size ? buf_size : 1);
     uint8_t *copy = malloc(buf_size ? buf_size : 1);
-    if (!b || !copy)
+    if (!b || !copy) {
         abort();
+    }
     size_t n = len < buf_size ? len : buf_size;
     memcpy(b, img, n);
     memset(b + n, 0, buf_size - n);
     memcpy(copy, b, buf_size);
     bma_heap *h = NULL;
     bma_status st = bma_attach(b, buf_size, &h);
-    if (st != BMA_OK && st != BMA_ECORRUPT)
+    if (st != BMA_OK && st != BMA_ECORRUPT) {
         die("attach answered neither OK nor ECORRUPT", buf_size, st);
+    }
     if (st == BMA_OK) {
-        if ((void *)h != (void *)b)
+        if ((void *)h != (void *)b) {
             die("attach returned a handle that is not the buffer", buf_size, st);
+        }
         bma_status c = bma_check(h);
-        if (c != BMA_OK)
+        if (c != BMA_OK) {
             die("attach accepted a heap that bma_check refuses", buf_size, c);
+        }
         bma_stats s;
-        if (bma_get_stats(h, &s) != BMA_OK || s.buffer_size > buf_size)
+        if (bma_get_stats(h, &s) != BMA_OK || s.buffer_size > buf_size) {
             die("accepted heap claims more bytes than it was given", buf_size, st);
+        }
         bma_detach(h); /* attach poisons free chunks; make them readable for memcmp */
     }
-    if (memcmp(b, copy, buf_size) != 0)
+    if (memcmp(b, copy, buf_size) != 0) {
         die("attach wrote the buffer", buf_size, st);
+    }
     free(copy);
     if (st == BMA_OK && ops) {
-        if (diff_run_heap(b, buf_size, ops, nops) < 0) /* takes b */
+        if (diff_run_heap(b, buf_size, ops, nops) < 0) { /* takes b */
             die("a second attach of the same bytes failed", buf_size, st);
+        }
     } else {
         free(b);
     }
@@ -80,10 +87,12 @@ static void raw_mode(const uint8_t *img, size_t n)
     bma_status full = try_attach(img, n, n, ops, nops);
     /* Larger buf_size than the heap needs is always accepted. */
     bma_status padded = try_attach(img, n, n + 8, NULL, 0);
-    if (full == BMA_OK && padded != BMA_OK)
+    if (full == BMA_OK && padded != BMA_OK) {
         die("heap accepted at its size but refused with 8 more bytes", n + 8, padded);
-    if (n)
+    }
+    if (n) {
         try_attach(img, n, n - 1, NULL, 0);
+    }
     try_attach(img, n, n & ~(size_t)7, NULL, 0);
     try_attach(img, n, n / 2, NULL, 0);
 }
@@ -99,16 +108,19 @@ static void flip_mode(const uint8_t *in, size_t n)
     } else {
         chunks = fdp_size(&p, 1, 300);
     }
-    if (bma_buffer_size(cs, chunks * cs, &size) != BMA_OK)
+    if (bma_buffer_size(cs, chunks * cs, &size) != BMA_OK) {
         abort();
+    }
     uint8_t *b = malloc(size + 8);
-    if (!b)
+    if (!b) {
         abort();
+    }
     memset(b, 0, size + 8);
     bma_heap *h;
     bma_status st = bma_init(b, size, cs, &h);
-    if (st != BMA_OK)
+    if (st != BMA_OK) {
         die("bma_init", size, st);
+    }
     size_t starts[16], counts[16], nstarts = 0, steps = fdp_size(&p, 0, 16);
     for (size_t i = 0; i < steps; i++) {
         if (fdp_bool(&p)) {
@@ -116,8 +128,9 @@ static void flip_mode(const uint8_t *in, size_t n)
             if (nstarts) {
                 j %= nstarts;
                 st = bma_free_chunks(h, starts[j], counts[j]);
-                if (st != BMA_OK)
+                if (st != BMA_OK) {
                     die("freeing a live allocation", size, st);
+                }
                 nstarts--;
                 starts[j] = starts[nstarts];
                 counts[j] = counts[nstarts];
@@ -158,11 +171,13 @@ static void flip_mode(const uint8_t *in, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0)
+    if (size == 0) {
         return 0;
-    if (data[0] & 1)
+    }
+    if (data[0] & 1) {
         flip_mode(data + 1, size - 1);
-    else
+    } else {
         raw_mode(data + 1, size - 1);
+    }
     return 0;
 }

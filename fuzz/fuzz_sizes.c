@@ -99,8 +99,9 @@ static size_t first_fit(const ctx *c, size_t from, size_t n, size_t align)
     if (align > c->cs) {
         size_t step = align / c->cs, k = c->co / c->cs;
         i = (step - k % step) % step; /* (k + i) % step == 0 */
-        if (i < from)
+        if (i < from) {
             i += step * ceil_div(from - i, step);
+        }
     }
     return i < c->chunks && n <= c->chunks - i ? i : SIZE_MAX;
 }
@@ -109,8 +110,9 @@ static size_t first_fit(const ctx *c, size_t from, size_t n, size_t align)
 static void release(ctx *c)
 {
     /* The old heap's free chunks are ASan-poisoned until detached. */
-    if (c->h)
+    if (c->h) {
         bma_detach(c->h);
+    }
     c->h = NULL;
 }
 
@@ -170,15 +172,17 @@ static void case_buffer_size(ctx *c)
     EXPECT(c, out >= low && (high_ovf || out <= high), "%zu bytes, outside [%zu, %zu]", out, low, high);
     /* Monotonic in capacity. */
     size_t more = 0;
-    if (cap < SIZE_MAX && bma_buffer_size(cs, cap + 1, &more) == BMA_OK)
+    if (cap < SIZE_MAX && bma_buffer_size(cs, cap + 1, &more) == BMA_OK) {
         EXPECT(c, more >= out, "capacity %zu needs %zu bytes, one byte more needs only %zu", cap, out, more);
+    }
     /* Round trip through bma_init for buffers small enough to make. */
     if (out <= ((size_t)1 << 20) && cs <= out) {
         uint8_t *b = malloc(out);
         bma_heap *h;
         bma_stats s;
-        if (!b)
+        if (!b) {
             abort();
+        }
         st = bma_init(b, out, cs, &h);
         EXPECT(c, st == BMA_OK, "bma_init(%zu bytes) = %s", out, sn(st));
         bma_get_stats(h, &s);
@@ -241,12 +245,13 @@ static void case_alloc_chunks(ctx *c)
     snprintf(c->what, sizeof c->what, "bma_alloc_chunks(%zu)", count);
     fresh(c, 0);
     bma_status st = bma_alloc_chunks(c->h, count, &idx);
-    if (!count)
+    if (!count) {
         EXPECT(c, st == BMA_EINVAL, "%s, want EINVAL", sn(st));
-    else if (count > c->chunks)
+    } else if (count > c->chunks) {
         EXPECT(c, st == BMA_ENOMEM && idx == 777, "%s, want ENOMEM", sn(st));
-    else
+    } else {
         EXPECT(c, st == BMA_OK && idx == 0, "%s at %zu, want OK at 0", sn(st), idx);
+    }
 }
 
 static void case_free_sized(ctx *c)
@@ -265,12 +270,13 @@ static void case_free_chunks(ctx *c)
     snprintf(c->what, sizeof c->what, "bma_free_chunks(%zu, %zu) with chunk 0 live", index, count);
     fresh(c, 1);
     bma_status st = bma_free_chunks(c->h, index, count), want;
-    if (!count)
+    if (!count) {
         want = BMA_EINVAL;
-    else if (index == 0)
+    } else if (index == 0) {
         want = count == 1 ? BMA_OK : BMA_ESIZE;
-    else
+    } else {
         want = index < c->chunks ? BMA_EDOUBLEFREE : BMA_EBADPTR;
+    }
     EXPECT(c, st == want, "%s, want %s", sn(st), sn(want));
 }
 
@@ -320,8 +326,9 @@ static void case_init(ctx *c)
     bma_status bs = bma_buffer_size(cs, cs, &need);
     bma_status want = bs == BMA_OK && need <= size ? BMA_OK : BMA_ENOMEM;
     EXPECT(c, st == want, "%s, want %s (bma_buffer_size(cs, cs) = %s, %zu)", sn(st), sn(want), sn(bs), need);
-    if (st == BMA_OK)
+    if (st == BMA_OK) {
         bma_detach(h);
+    }
 }
 
 static void case_chunk_ptr(ctx *c)
@@ -343,8 +350,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(c.what, sizeof c.what, "setup");
     EXPECT(&c, bma_buffer_size(c.cs, c.chunks * c.cs, &c.buf_size) == BMA_OK, "bma_buffer_size failed");
     c.buf = malloc(c.buf_size);
-    if (!c.buf)
+    if (!c.buf) {
         abort();
+    }
     fresh(&c, 0);
     bma_stats s;
     bma_get_stats(c.h, &s);
@@ -365,8 +373,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case SC_INIT: case_init(&c); break;
         default: case_chunk_ptr(&c); break;
         }
-        if (getenv("FUZZ_TRACE"))
+        if (getenv("FUZZ_TRACE")) {
             fprintf(stderr, "%s: ok\n", c.what);
+        }
     }
     release(&c);
     free(c.buf);

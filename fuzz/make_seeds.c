@@ -29,7 +29,7 @@ static void save(seed *s, const char *harness, const char *name)
     char path[512];
     snprintf(path, sizeof path, "%s/%s/%s", outdir, harness, name);
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(bytes, 1, len, f) != len || fclose(f) != 0) {
+    if (!f || (len && fwrite(bytes, 1, len, f) != len) || fclose(f) != 0) {
         perror(path);
         exit(1);
     }
@@ -59,8 +59,9 @@ static void learn(seed *s, size_t cs, size_t buf_size)
 static unsigned lg(size_t cs)
 {
     unsigned l = 0;
-    while (((size_t)1 << l) < cs)
+    while (((size_t)1 << l) < cs) {
         l++;
+    }
     return l;
 }
 
@@ -109,8 +110,9 @@ static void geo_tiny(seed *s, size_t cs, size_t extra)
 static void geo_bytes(seed *s, size_t cs, size_t b)
 {
     unsigned sh = 0;
-    while (sh < 22 && ((size_t)1 << sh) <= b)
+    while (sh < 22 && ((size_t)1 << sh) <= b) {
         sh++;
+    }
     memset(s, 0, sizeof *s);
     put(s, lg(cs), 0, 12);
     put(s, DGEO_BYTES, 0, DGEO_COUNT - 1);
@@ -296,10 +298,11 @@ static void alloc_chunks(seed *s, size_t n)
 static void alloc_n(seed *s, size_t n)
 {
     op(s, DOP_ALLOC_CHUNKS);
-    if (n <= 64)
+    if (n <= 64) {
         c_small(s, n);
-    else
+    } else {
         c_any(s, n);
+    }
 }
 static void free_live(seed *s, size_t j)
 {
@@ -311,8 +314,9 @@ static void relocate(seed *s, enum diff_relocate m, size_t extra, size_t cut)
 {
     op(s, DOP_RELOCATE);
     put(s, m, 0, DREL_COUNT - 1);
-    if (m == DREL_BIGGER || m == DREL_BIGGER_HEAP)
+    if (m == DREL_BIGGER || m == DREL_BIGGER_HEAP) {
         put(s, extra, 1, 4096);
+    }
     put(s, cut, 0, 65535);
 }
 
@@ -380,10 +384,12 @@ static void ops_seeds(void)
     save(&s, H, "seed-run-index");
 
     geo_words(&s, 2, 130, 0); /* 8319 chunks, two index levels' worth of nodes */
-    for (int i = 0; i < 40; i++)
+    for (int i = 0; i < 40; i++) {
         alloc_n(&s, 63);
-    for (int i = 0; i < 40; i += 3)
+    }
+    for (int i = 0; i < 40; i += 3) {
         free_live(&s, (size_t)i);
+    }
     op(&s, DOP_ALLOC_CHUNKS);
     c_any(&s, 120);
     op(&s, DOP_ALLOC_CHUNKS);
@@ -402,10 +408,12 @@ static void ops_seeds(void)
 
     /* Fill the heap to ENOMEM with single chunks, free every other one. */
     geo_chunks(&s, 16, 130, 5);
-    for (int i = 0; i < 131; i++)
+    for (int i = 0; i < 131; i++) {
         alloc_n(&s, 1);
-    for (int i = 0; i < 64; i++)
+    }
+    for (int i = 0; i < 64; i++) {
         free_live(&s, (size_t)i + 1);
+    }
     alloc_n(&s, 2); /* ENOMEM: only holes of one */
     alloc_n(&s, 1);
     save(&s, H, "seed-fill-enomem-holes");
@@ -565,7 +573,7 @@ static void ops_seeds(void)
     a_pow(&s, 9, 0); /* shrink, moves for align */
     op(&s, DOP_REALLOC);
     t_live(&s, 0);
-    s_big(&s, 120 * 16);
+    s_big(&s, (size_t)120 * 16);
     a_zero(&s); /* ENOMEM */
     op(&s, DOP_REALLOC);
     t_live(&s, 0);
@@ -693,10 +701,10 @@ static void ops_seeds(void)
     s_pow2(&s, 63);
     a_zero(&s);
     op(&s, DOP_ALLOC);
-    s_big(&s, 21 * 4096);
+    s_big(&s, (size_t)21 * 4096);
     a_zero(&s);
     op(&s, DOP_ALLOC);
-    s_big(&s, 18 * 4096);
+    s_big(&s, (size_t)18 * 4096);
     a_zero(&s); /* exactly the rest */
     op(&s, DOP_ALLOC_CHUNKS);
     c_huge(&s, 0);
@@ -788,14 +796,18 @@ static void attach_image(size_t cs, size_t chunks, const size_t *allocs, size_t 
     bma_heap *h;
     bma_buffer_size(cs, chunks * cs, &size);
     uint8_t *b = calloc(1, size + 1);
-    if (!b || bma_init(b + 0, size, cs, &h) != BMA_OK)
+    if (!b || bma_init(b + 0, size, cs, &h) != BMA_OK) {
         exit(1);
+    }
     size_t idx[64], n = 0;
-    for (size_t i = 0; i < nallocs && n < 64; i++)
-        if (bma_alloc_chunks(h, allocs[i], &idx[n]) == BMA_OK)
+    for (size_t i = 0; i < nallocs && n < 64; i++) {
+        if (bma_alloc_chunks(h, allocs[i], &idx[n]) == BMA_OK) {
             n++;
-    for (size_t i = 0; free_every && i < n; i += free_every)
+        }
+    }
+    for (size_t i = 0; free_every && i < n; i += free_every) {
         bma_free_chunks(h, idx[i], allocs[i]);
+    }
     bma_detach(h);
     seed s;
     memset(&s, 0, sizeof s);
@@ -848,10 +860,11 @@ static void attach_seeds(void)
         memset(&s, 0, sizeof s);
         put(&s, flips[i].cs_log, 0, 8);
         put(&s, flips[i].chunks > 300, 0, 1);
-        if (flips[i].chunks > 300)
+        if (flips[i].chunks > 300) {
             put(&s, flips[i].chunks, 4097, 12000);
-        else
+        } else {
             put(&s, flips[i].chunks, 1, 300);
+        }
         put(&s, 3, 0, 16); /* steps: alloc 3, alloc 2, free one */
         put(&s, 0, 0, 1);
         put(&s, 3, 1, 8);
@@ -868,8 +881,9 @@ static void attach_seeds(void)
             uint8_t *b = malloc(size);
             bma_heap *h;
             bma_stats st;
-            if (!b || bma_init(b, size, cs, &h) != BMA_OK || bma_get_stats(h, &st) != BMA_OK)
+            if (!b || bma_init(b, size, cs, &h) != BMA_OK || bma_get_stats(h, &st) != BMA_OK) {
                 exit(1);
+            }
             pos = st.metadata_bytes - (pos - 60000);
             bma_detach(h);
             free(b);
@@ -878,8 +892,9 @@ static void attach_seeds(void)
         put(&s, pos, 0, 65535);
         put(&s, flips[i].xr, 1, 255);
         put(&s, flips[i].cut, 0, 3);
-        if (flips[i].cut == 3)
+        if (flips[i].cut == 3) {
             put(&s, 9, 1, 64);
+        }
         /* a few diff ops for an accepted heap: alloc 1 chunk, free live#0, verify */
         put(&s, DOP_ALLOC_CHUNKS, 0, DOP_COUNT - 1);
         put(&s, DC_SMALL, 0, 7);
@@ -910,7 +925,7 @@ static void v_pow2pm(seed *s, unsigned sh, int d)
 {
     put(s, 2, 0, 7);
     put(s, sh, 0, 63);
-    put(s, (uint64_t)(d + 1), 0, 2);
+    put(s, d < 0 ? 0 : d == 0 ? 1 : 2, 0, 2); /* (1 << sh) + d */
 }
 static void v_max(seed *s, uint64_t d)
 {

@@ -31,16 +31,18 @@ static inline size_t fdp_remaining(const fdp *p) { return p->size; }
 /* A value in [lo, hi]; consumes one byte per 8 bits of (hi - lo). */
 static inline uint64_t fdp_range(fdp *p, uint64_t lo, uint64_t hi)
 {
-    if (hi <= lo)
+    if (hi <= lo) {
         return lo;
+    }
     uint64_t range = hi - lo, v = 0;
     unsigned bits = 0;
     while (bits < 64 && (range >> bits) != 0 && p->size > 0) {
         v = (v << 8) | p->data[--p->size];
         bits += 8;
     }
-    if (range != UINT64_MAX)
+    if (range != UINT64_MAX) {
         v %= range + 1;
+    }
     return lo + v;
 }
 
@@ -71,8 +73,9 @@ static inline void fdp_enc_byte(fdp_enc *e, uint8_t b)
     if (e->len == e->cap) {
         size_t ncap = e->cap ? 2 * e->cap : 256;
         uint8_t *nb = (uint8_t *)realloc(e->buf, ncap);
-        if (!nb)
+        if (!nb) {
             abort();
+        }
         e->buf = nb;
         e->cap = ncap;
     }
@@ -82,8 +85,9 @@ static inline void fdp_enc_byte(fdp_enc *e, uint8_t b)
 /* Encodes v so that fdp_range(p, lo, hi) returns it. */
 static inline void fdp_enc_range(fdp_enc *e, uint64_t v, uint64_t lo, uint64_t hi)
 {
-    if (hi <= lo)
+    if (hi <= lo) {
         return;
+    }
     if (v < lo || v > hi) { /* a generator bug: the value cannot be decoded */
         fprintf(stderr, "fdp_enc_range: %llu outside [%llu, %llu]\n", (unsigned long long)v, (unsigned long long)lo,
                 (unsigned long long)hi);
@@ -91,18 +95,21 @@ static inline void fdp_enc_range(fdp_enc *e, uint64_t v, uint64_t lo, uint64_t h
     }
     uint64_t range = hi - lo, r = v - lo;
     unsigned nbytes = 0;
-    while (nbytes < 8 && (range >> (8 * nbytes)) != 0)
+    while (nbytes < 8 && (range >> (8 * nbytes)) != 0) {
         nbytes++;
-    for (unsigned i = nbytes; i-- > 0;)
+    }
+    for (unsigned i = nbytes; i-- > 0;) {
         fdp_enc_byte(e, (uint8_t)(r >> (8 * i)));
+    }
 }
 
 static inline void fdp_enc_bytes(fdp_enc *e, const void *src, size_t n)
 {
     /* fdp_bytes takes the LAST n bytes in buffer order, so after the final
      * reversal they must read forwards: push them backwards. */
-    for (size_t i = n; i-- > 0;)
+    for (size_t i = n; i-- > 0;) {
         fdp_enc_byte(e, ((const uint8_t *)src)[i]);
+    }
 }
 
 /* The input, in buffer order; the encoder is emptied. Caller frees. */

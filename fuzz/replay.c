@@ -59,8 +59,9 @@ static int run_one(const char *path)
             _exit(0);
         } else {
             int status;
-            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
                 ;
+            }
             if (WIFSIGNALED(status)) {
                 fprintf(stderr, "%s: killed by signal %d\n", path, WTERMSIG(status));
                 rc = 1;
@@ -75,7 +76,8 @@ static int run_one(const char *path)
     return rc;
 }
 
-static void replay(const char *path)
+/* Recursion depth is the directory depth of the inputs given. */
+static void replay(const char *path) /* NOLINT(misc-no-recursion): walks a directory tree */
 {
     struct stat st;
     if (stat(path, &st) != 0) {
@@ -89,10 +91,11 @@ static void replay(const char *path)
         int rc = run_one(path);
         printf("%s\n", rc ? "FAIL" : "OK");
         fflush(stdout);
-        if (rc)
+        if (rc) {
             failed++;
-        else
+        } else {
             passed++;
+        }
         return;
     }
     DIR *d = opendir(path);
@@ -103,26 +106,31 @@ static void replay(const char *path)
     }
     char **names = NULL;
     size_t n = 0, cap = 0;
+    /* cppcheck-suppress readdirCalled ; single-threaded, and readdir_r is deprecated */
     for (struct dirent *de; (de = readdir(d)) != NULL;) {
-        if (de->d_name[0] == '.')
+        if (de->d_name[0] == '.') {
             continue; /* also skips . and .. */
+        }
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
             char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn)
+            if (!nn) {
                 abort();
+            }
             names = nn;
         }
         size_t len = strlen(path) + strlen(de->d_name) + 2;
         names[n] = malloc(len);
-        if (!names[n])
+        if (!names[n]) {
             abort();
+        }
         snprintf(names[n], len, "%s/%s", path, de->d_name);
         n++;
     }
     closedir(d);
-    if (n)
+    if (n) {
         qsort(names, n, sizeof *names, cmp_names);
+    }
     for (size_t i = 0; i < n; i++) {
         replay(names[i]);
         free(names[i]);

@@ -74,7 +74,8 @@ BMA_API bma_status bma_buffer_size(size_t chunk_size, size_t capacity, size_t *b
 
 /* Makes buf a new, empty heap with as many chunks as fit in buf_size bytes.
  * O(W + log(buf_size) log W). Writes the header, bitmaps and index; never
- * touches chunk bytes.
+ * touches chunk bytes. In sanitizer builds it first makes the whole heap
+ * addressable, so a buffer that held an earlier heap can be reused directly.
  * Fails with BMA_EINVAL iff buf or out is NULL, buf is not BMA_BUFFER_ALIGN
  * aligned, or chunk_size is not a power of two; with BMA_ENOMEM iff buf_size
  * is smaller than bma_buffer_size(chunk_size, chunk_size). */

@@ -363,12 +363,9 @@ static HOT_INLINE summary summary_of(const view *v, size_t level, size_t i)
     return s;
 }
 
-/* Whether node i of a level contains a free run of count chunks. */
+/* Whether node i of a stored level contains a free run of count chunks. */
 static bool node_holds(const view *v, size_t level, size_t i, size_t count)
 {
-    if (level == 0) {
-        return count <= BITS && fold_runs(v->free_bits[i], count) != 0;
-    }
     return node_at(v, level, i)->longest >= count;
 }
 
@@ -704,6 +701,20 @@ static void note_freed(const view *v, size_t index, size_t count)
 #endif
 }
 
+/* Makes bytes addressable and defined again: bma_detach, and bma_init over a
+ * buffer that may still hold an earlier heap's poisoned chunks. */
+static void note_reset(void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+#ifdef BMA_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+#ifdef BMA_VALGRIND
+    VALGRIND_MAKE_MEM_DEFINED(p, n);
+#endif
+}
+
 /* Marks every free run freed, after init or attach. */
 static void note_free_runs(const view *v)
 {
@@ -926,6 +937,7 @@ bma_status bma_init(void *buf, size_t buf_size, size_t chunk_size, bma_heap **ou
     }
     (void)layout_of(chunk_size, lo, &v.l);
     view_init(&v, buf, chunk_size, lo);
+    note_reset(buf, v.l.total);
     memset(buf, 0, v.l.chunks_off);
     v.hdr->magic = FORMAT_MAGIC;
     v.hdr->version = FORMAT_VERSION;
@@ -960,12 +972,7 @@ bma_status bma_detach(bma_heap *h)
         return BMA_EINVAL;
     }
     view_of(h, &v);
-#ifdef BMA_ASAN
-    ASAN_UNPOISON_MEMORY_REGION(v.chunks, v.chunk_count << v.shift);
-#endif
-#ifdef BMA_VALGRIND
-    VALGRIND_MAKE_MEM_DEFINED(v.chunks, v.chunk_count << v.shift);
-#endif
+    note_reset(v.chunks, v.chunk_count << v.shift);
     return BMA_OK;
 }
 

@@ -48,8 +48,9 @@ static void on_abort(int sig)
         size_t off = 0;
         while (off < cur_len) {
             ssize_t w = write(fd, cur + off, cur_len - off);
-            if (w <= 0)
+            if (w <= 0) {
                 break;
+            }
             off += (size_t)w;
         }
         close(fd);
@@ -69,12 +70,15 @@ static void run(fdp_enc *g, size_t nbytes)
     size_t glen;
     uint8_t *geo = fdp_enc_finish(g, &glen);
     uint8_t *in = malloc(nbytes + glen);
-    if (!in)
+    if (!in) {
         abort();
-    for (size_t i = 0; i < nbytes; i++)
+    }
+    for (size_t i = 0; i < nbytes; i++) {
         in[i] = (uint8_t)splitmix64();
-    if (glen)
+    }
+    if (glen) {
         memcpy(in + nbytes, geo, glen);
+    }
     free(geo);
     cur = in;
     cur_len = nbytes + glen;
