@@ -582,17 +582,12 @@ static chunk_align chunk_align_for(const view *v, size_t align)
     return a;
 }
 
-/* The first qualifying chunk >= pos, or NOT_FOUND if it is not representable. */
+/* The first qualifying chunk >= pos, or NOT_FOUND if it is not representable.
+ * pos rounded down to step has no bits below step, so adding phase is an or. */
 static size_t align_up(chunk_align a, size_t pos)
 {
-    size_t down = pos & ~(a.step - 1u), up;
-    if (!add_ok(down, a.phase, &up)) {
-        return NOT_FOUND;
-    }
-    if (up < pos && !add_ok(up, a.step, &up)) {
-        return NOT_FOUND;
-    }
-    return up;
+    size_t up = (pos & ~(a.step - 1u)) | a.phase;
+    return up >= pos ? up : add_ok(up, a.step, &up) ? up : NOT_FOUND;
 }
 
 /* The search: the lowest index of count free chunks that meets align, or
@@ -620,7 +615,6 @@ static size_t find_run(const view *v, size_t count, size_t align)
 /* Which chunks a linear scan looks for, one bitmap word at a time. Scans
  * cover one allocation or the whole heap, never a search. */
 typedef enum scan_kind {
-    SCAN_FREE,     /* free chunks */
     SCAN_USED,     /* used chunks */
     SCAN_START,    /* allocation starts */
     SCAN_BOUNDARY, /* where an allocation ends: a free chunk or the next start */
@@ -635,8 +629,6 @@ static uint64_t valid_mask(const view *v, size_t w)
 static uint64_t scan_word(const view *v, scan_kind kind, size_t w)
 {
     switch (kind) {
-    case SCAN_FREE:
-        return v->free_bits[w];
     case SCAN_USED:
         return ~v->free_bits[w] & valid_mask(v, w);
     case SCAN_START:
@@ -715,19 +707,13 @@ static void note_reset(void *p, size_t n)
 #endif
 }
 
-/* Marks every free run freed, after init or attach. */
-static void note_free_runs(const view *v)
+/* bma_walk() callback for bma_attach: a live allocation's bytes came with the
+ * buffer, so they are addressable and defined. */
+static int note_live(size_t index, size_t count, void *ctx)
 {
-#if defined(BMA_ASAN) || defined(BMA_VALGRIND)
-    size_t pos = scan_next(v, SCAN_FREE, 0);
-    while (pos < v->chunk_count) {
-        size_t end = scan_next(v, SCAN_USED, pos);
-        note_freed(v, pos, end - pos);
-        pos = scan_next(v, SCAN_FREE, end);
-    }
-#else
-    (void)v;
-#endif
+    const view *v = ctx;
+    note_reset(v->chunks + (index << v->shift), count << v->shift);
+    return 0;
 }
 
 /* ------------------------------------------------------- state changes */
@@ -960,7 +946,8 @@ bma_status bma_attach(void *buf, size_t buf_size, bma_heap **out)
     if (s != BMA_OK) {
         return s;
     }
-    note_free_runs(&v);
+    note_freed(&v, 0, v.chunk_count);
+    (void)bma_walk((bma_heap *)buf, note_live, &v);
     *out = (bma_heap *)buf;
     return BMA_OK;
 }
