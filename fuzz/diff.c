@@ -1126,6 +1126,7 @@ static int run_fresh(eng *e, size_t cs, size_t buf_size)
     EXPECT(e, buf_size >= min, "engine: buffer %zu below the minimum %zu", buf_size, min);
     e->buf_size = buf_size;
     e->buf = xmalloc(buf_size);
+    memset(e->buf, 0xA5, buf_size); /* defined bytes, so whole-buffer compares are meaningful (and MSan-clean) */
     probe_init(e, cs, min);
     bma_status st = bma_init(e->buf, buf_size, cs, &e->h);
     EXPECT(e, st == BMA_OK, "bma_init = %s", st_name(st));
