@@ -12,7 +12,7 @@
 # Every file builds with -Wall -Wextra -Wpedantic -Werror. A test that exits 77
 # counts as skipped. The differential test runs with TEST_DIFF_SCALE=1 (half
 # the default sweep) and a different TEST_DIFF_SEED in every cell, so the
-# matrix covers 24 random streams instead of the same one 24 times.
+# cells that run it cover 12+ random streams instead of one stream 24 times.
 #
 # Sets of cells (--set, repeatable; default: std headers):
 #   std         gcc, clang x -O0 -O2 -O3 x -m64 -m32 x -std=c11 -std=c17 (24)
@@ -28,6 +28,10 @@
 #   -j N         cells run in parallel (default 2; the machine has 2 cores)
 #   --only RE    run only cells whose name matches the extended regex RE
 #   --out DIR    work directory (default build/matrix); each cell's log is DIR/CELL/log
+# Work sharing: C17 changes nothing that this C11 code compiles to, so a
+# -c17 cell builds everything (its warnings count) but runs a program only if
+# its binary differs from the one its -c11 twin already ran (BMA_MATRIX_SHARE=0
+# runs everything). The -c17 cells are scheduled after all others.
 # Environment: BMA_DIFF_SCALE (default 1; 0 is quickest), BMA_DIFF_SEED_BASE
 #   (default 1: cell k uses seed BASE + k), BMA_TEST_TIMEOUT (seconds per
 #   program, default 600), BMA_EXTRA_CFLAGS (added to every compile of the
@@ -98,7 +102,7 @@ build_tree() {
     local -a extra
     read -r -a extra <<<"${BMA_EXTRA_CFLAGS:-}"
     local -a base=(-std="$std" "$opt" ${arch:+"$arch"} "${WARN[@]}" -I"$ROOT/include" "${all[@]}" "${extra[@]}")
-    local o src name
+    local src name
     mkdir -p "$D/obj" "$D/bin"
     for src in "$ROOT"/lib/*.c; do
         name=$(basename "$src" .c)
@@ -141,40 +145,59 @@ test_c_args() {
 }
 
 # run_programs [RUNNER...]: runs every built program, prefixed by RUNNER.
-# Sets FAILED (names) and SKIPPED (names).
+# Sets FAILED (names) and SKIPPED (names). Each result also goes to
+# $D/progs.tsv (name, exit status, seconds). With TWIN set to another cell's
+# directory, a program whose binary is byte-identical to the twin's and whose
+# result the twin already has is not run again: its result is taken over.
 FAILED=""
 SKIPPED=""
+TWIN=""
 run_programs() {
-    local exe name rc t
+    local exe name rc t shared=0 total=0
     local -a runner=("$@")
     slowest="" slowest_s=-1
     mkdir -p "$D/tmp"
+    : >"$D/progs.tsv"
     for exe in "$D"/bin/*; do
         name=$(basename "$exe")
         local -a args=()
         case $name in
         fuzz_*)
             [ -d "$ROOT/corpus/$name" ] || continue
+            # shellcheck disable=SC2206 # REPLAY_OPTS is a list of words
             args=(${REPLAY_OPTS:-} "$ROOT/corpus/$name")
             ;;
         esac
-        log "=== $name"
-        rc=0
-        t=$(date +%s)
-        (cd "$D/tmp" && TMPDIR="$D/tmp" timeout "${BMA_TEST_TIMEOUT:-600}" "${runner[@]}" "$exe" "${args[@]}") \
-            >>"$D/log" 2>&1 || rc=$?
-        t=$(($(date +%s) - t))
-        log "=== $name: exit $rc in ${t}s"
+        total=$((total + 1))
+        rc=""
+        if [ -n "$TWIN" ] && [ -f "$TWIN/progs.tsv" ] && cmp -s "$exe" "$TWIN/bin/$name"; then
+            rc=$(awk -F'\t' -v n="$name" '$1 == n {print $2}' "$TWIN/progs.tsv")
+        fi
+        if [ -n "$rc" ]; then
+            shared=$((shared + 1))
+            t=0
+            log "=== $name: identical to $(basename "$TWIN")'s binary, which exited $rc: not run again"
+        else
+            log "=== $name"
+            rc=0
+            t=$(date +%s)
+            (cd "$D/tmp" && TMPDIR="$D/tmp" timeout "${BMA_TEST_TIMEOUT:-600}" "${runner[@]}" "$exe" "${args[@]}") \
+                >>"$D/log" 2>&1 || rc=$?
+            t=$(($(date +%s) - t))
+            log "=== $name: exit $rc in ${t}s"
+        fi
+        printf '%s\t%s\t%s\n' "$name" "$rc" "$t" >>"$D/progs.tsv"
         if [ "$t" -gt "$slowest_s" ]; then
             slowest_s=$t
             slowest="$name ${t}s"
         fi
-        if [ $rc = 77 ]; then
+        if [ "$rc" = 77 ]; then
             SKIPPED="$SKIPPED $name"
-        elif [ $rc != 0 ]; then
+        elif [ "$rc" != 0 ]; then
             FAILED="$FAILED $name($rc)"
         fi
     done
+    [ $shared = 0 ] || note "$shared of $total runs shared with $(basename "$TWIN") (identical binaries)"
 }
 
 # Where the differential test draws its stream: one seed per cell.
@@ -208,7 +231,7 @@ tree_cell() { # CC STD OPT ARCH EXTRA_ALL EXTRA_LIB LDEXTRA [RUNNER...]
     run_programs "$@"
     t2=$(date +%s)
     [ -z "$SKIPPED" ] || note "skipped:$SKIPPED"
-    [ -z "$slowest" ] || note "slowest: $slowest"
+    [ -z "$slowest" ] || [ "$slowest_s" -le 0 ] || note "slowest: $slowest"
     if [ -n "$FAILED" ]; then
         note "failed:$FAILED"
         finish FAIL $((t1 - t0)) $((t2 - t1))
@@ -399,9 +422,13 @@ planted_cell() {
         flags+=(-DBMA_VALGRIND=1)
         runner=(valgrind --error-exitcode=99 --track-origins=yes)
         ;;
-    asan) flags+=(-fsanitize=address,undefined -fno-sanitize-recover=all) ;;
+    asan)
+        # shellcheck disable=SC2054 # the commas belong to the flags
+        flags+=(-fsanitize=address,undefined -fno-sanitize-recover=all) ;;
     msan) flags+=(-fsanitize=memory -fsanitize-memory-track-origins=2) ;;
-    ubsan-int) flags+=(-fsanitize=unsigned-integer-overflow,implicit-conversion -fno-sanitize-recover=all) ;;
+    ubsan-int)
+        # shellcheck disable=SC2054
+        flags+=(-fsanitize=unsigned-integer-overflow,implicit-conversion -fno-sanitize-recover=all) ;;
     esac
     mkdir -p "$D/obj"
     local src name ok=1
@@ -418,7 +445,7 @@ planted_cell() {
     fi
     if [ "$tool" = valgrind ]; then
         # On its own the program must run clean: the bug is visible only to the tool.
-        plain=("$D/planted" $arg)
+        plain=("$D/planted" ${arg:+"$arg"})
         log "=== plain run"
         if ! "${plain[@]}" >>"$D/log" 2>&1; then
             note "the planted program fails without the tool"
@@ -427,7 +454,7 @@ planted_cell() {
         fi
     fi
     log "=== under $tool"
-    "${runner[@]}" "$D/planted" $arg >"$D/tool.out" 2>&1 || rc=$?
+    "${runner[@]}" "$D/planted" ${arg:+"$arg"} >"$D/tool.out" 2>&1 || rc=$?
     cat "$D/tool.out" >>"$D/log"
     if [ $rc != 0 ] && grep -q -- "$expect" "$D/tool.out"; then
         note "caught: exit $rc, \"$expect\" at $(grep -m1 -oE "$prog\.c:[0-9]+" "$D/tool.out" || echo '?')"
@@ -454,6 +481,12 @@ run_cell() {
     gcc-* | clang-*)
         IFS=- read -r cc opt bits std <<<"$name"
         note "seed $TEST_DIFF_SEED"
+        # C17 changes nothing C11 code compiles to: a -c17 cell builds all
+        # (its warnings count) and runs only what differs from its -c11 twin,
+        # which runs first.
+        if [ "$std" = c17 ] && [ "${BMA_MATRIX_SHARE:-1}" = 1 ]; then
+            TWIN="$OUT/$cc-$opt-$bits-c11"
+        fi
         tree_cell "$cc" "$std" "-$opt" "-$bits" "" "" ""
         ;;
     hdr-*) header_cell "$name" ;;
@@ -558,12 +591,17 @@ pkgs=(gcc clang g++ gcc-multilib libclang-rt-14-dev binutils coreutils)
 for c in "${cells[@]}"; do
     case $c in valgrind-* | planted-valgrind-*) pkgs+=(valgrind) ;; esac
 done
-ensure_packages $(printf '%s\n' "${pkgs[@]}" | sort -u)
+mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
+ensure_packages "${pkgs[@]}"
 
 mkdir -p "$OUT"
 start=$(date +%s)
 echo "matrix: ${#cells[@]} cells, $jobs at a time, logs in $OUT/CELL/log"
-printf '%s\n' "${cells[@]}" |
+# -c17 cells run after all others, so that their -c11 twins are done.
+{
+    printf '%s\n' "${cells[@]}" | grep -v -- '-c17$' || true
+    printf '%s\n' "${cells[@]}" | grep -- '-c17$' || true
+} |
     xargs -P "$jobs" -I{} sh -c '"$0" --run-cell "$1" "{}" && echo "  done {}: $(cut -f1 "$1/{}/result")"' "$0" "$OUT"
 wall=$(($(date +%s) - start))
 
