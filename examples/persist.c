@@ -280,7 +280,7 @@ int main(void)
     snprintf(damaged, sizeof damaged, "%s.damaged", path);
 
     /* 1. Build and save. */
-    if (bma_buffer_size(CHUNK, CAPACITY, &size) != BMA_OK || (buf = malloc(size)) == NULL) {
+    if (bma_buffer_size(CHUNK, CAPACITY, &size) != BMA_OK || (buf = calloc(1, size)) == NULL) {
         unlink(path);
         return 1;
     }

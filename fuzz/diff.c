@@ -554,7 +554,7 @@ static size_t pick_count(eng *e, size_t rel)
 
 static size_t pick_align(eng *e, int forced)
 {
-    static const size_t bad[8] = {3, 5, 6, 12, 24, 4097, ((size_t)1 << 63) | 1, SIZE_MAX};
+    static const size_t bad[8] = {3, 5, 6, 12, 24, 4097, (SIZE_MAX / 2 + 1) | 1, SIZE_MAX};
     unsigned k = (unsigned)fdp_range(&e->p, forced ? 3 : 0, 7);
     if (k < DA_SMALL) {
         return 0;

@@ -119,7 +119,7 @@ enum diff_align {
     DA_SMALL = 3, /* s range(0, 12): 1 << s (kinds 3, 4) */
     DA_LARGE = 5, /* s range(13, 30): 1 << s */
     DA_HUGE = 6,  /* s range(31, 63): 1 << s */
-    DA_BAD = 7    /* b range(0, 7): one of 3, 5, 6, 12, 24, 4097, 1<<63 | 1, SIZE_MAX */
+    DA_BAD = 7    /* b range(0, 7): one of 3, 5, 6, 12, 24, 4097, SIZE_MAX / 2 + 1 | 1 (2^63 + 1 on 64-bit), SIZE_MAX */
 };
 
 /* alloc_array pair: kind range(0, 7). */

@@ -56,6 +56,7 @@ static int run_one(const char *path)
             rc = 1;
         } else if (pid == 0) {
             LLVMFuzzerTestOneInput(data, (size_t)len);
+            free(data);
             _exit(0);
         } else {
             int status;

@@ -51,12 +51,18 @@
 #if __has_feature(address_sanitizer)
 #define BMA_ASAN 1
 #endif
+#if __has_feature(memory_sanitizer)
+#define BMA_MSAN 1
+#endif
 #endif
 #if defined(__SANITIZE_ADDRESS__)
 #define BMA_ASAN 1
 #endif
 #ifdef BMA_ASAN
 #include <sanitizer/asan_interface.h>
+#endif
+#ifdef BMA_MSAN
+#include <sanitizer/msan_interface.h>
 #endif
 #ifdef BMA_VALGRIND
 #include <valgrind/memcheck.h>
@@ -83,6 +89,7 @@
 #define FORMAT_MAGIC UINT64_C(0x3150414548414D42) /* "BMAHEAP1" read little-endian */
 #define FORMAT_VERSION 2u
 #define NOT_FOUND SIZE_MAX
+#define ALL_FREE (~UINT64_C(0)) /* a bitmap word with every chunk free */
 
 typedef struct header {
     uint64_t magic;
@@ -285,7 +292,7 @@ static void view_init(view *v, void *buf, size_t chunk_size, size_t chunk_count)
  * for read-only callers, which never write through the view. */
 static void view_of(const bma_heap *h, view *v)
 {
-    header *hdr = (header *)(uintptr_t)h;
+    header *hdr = (header *)(uintptr_t)h; /* NOLINT(performance-no-int-to-ptr): drops const; read-only callers never write */
     size_t chunk_size = (size_t)hdr->chunk_size, chunk_count = (size_t)hdr->chunk_count;
     (void)layout_of(chunk_size, chunk_count, &v->l);
     view_init(v, hdr, chunk_size, chunk_count);
@@ -316,27 +323,27 @@ static node *node_at(const view *v, size_t level, size_t i)
 }
 
 /* A word's free runs at bit 0 and at bit 63. */
-static size_t edge_left(uint64_t x) { return ~x == 0 ? BITS : ctz64(~x); }
-static size_t edge_right(uint64_t x) { return ~x == 0 ? BITS : clz64(~x); }
+static size_t edge_left(uint64_t x) { return x == ALL_FREE ? BITS : ctz64(~x); }
+static size_t edge_right(uint64_t x) { return x == ALL_FREE ? BITS : clz64(~x); }
 
 /* Longest run of set bits. fold(x, a + b) = fold(x, a) & (fold(x, b) >> a), so
  * the length is built greedily from the folds for 32, 16, ..., 1. */
 static size_t longest_in_word(uint64_t x)
 {
-    uint64_t folds[6], runs = ~UINT64_C(0); /* runs = fold(x, length) */
+    uint64_t folds[6], runs = ALL_FREE; /* runs = fold(x, length) */
     size_t k, length = 0;
-    if (x == 0 || ~x == 0) {
+    if (x == 0 || x == ALL_FREE) {
         return x == 0 ? 0 : BITS;
     }
     folds[0] = x;
     for (k = 1; k < 6; k++) {
         folds[k] = folds[k - 1u] & (folds[k - 1u] >> (1u << (k - 1u)));
     }
-    for (k = 6; k-- > 0;) {
-        uint64_t longer = runs & (folds[k] >> length);
+    for (k = 6; k > 0; k--) {
+        uint64_t longer = runs & (folds[k - 1u] >> length);
         if (longer != 0) {
             runs = longer;
-            length += (size_t)1 << k;
+            length += (size_t)1 << (k - 1u);
         }
     }
     return length;
@@ -470,7 +477,7 @@ static size_t scan_words(const view *v, size_t i, size_t end, size_t count, size
             *into = i;
             return NOT_FOUND;
         }
-        run = ~x == 0 ? run + BITS : edge_right(x);
+        run = x == ALL_FREE ? run + BITS : edge_right(x);
     }
     *carry = run;
     return NOT_FOUND;
@@ -504,7 +511,7 @@ static size_t scan_level(const view *v, size_t level, size_t i, size_t end, size
 /* The first fit inside node i of a level, which holds one (node_holds). */
 static size_t descend(const view *v, size_t level, size_t i, size_t count)
 {
-    uint64_t fits;
+    uint64_t starts;
     while (level > 0) {
         size_t carry = 0, into, start;
         start = scan_level(v, level - 1u, i << FANOUT_SHIFT, children_end(v, level, i), count, &carry, &into);
@@ -514,8 +521,8 @@ static size_t descend(const view *v, size_t level, size_t i, size_t count)
         level--;
         i = into;
     }
-    fits = count <= BITS ? fold_runs(v->free_bits[i], count) : 0;
-    return fits != 0 ? i * BITS + ctz64(fits) : NOT_FOUND;
+    starts = count <= BITS ? fold_runs(v->free_bits[i], count) : 0;
+    return starts != 0 ? i * BITS + ctz64(starts) : NOT_FOUND;
 }
 
 /* The end of the group of siblings that node i of a level belongs to. */
@@ -531,23 +538,23 @@ static size_t group_end(const view *v, size_t level, size_t i)
  * top level at once. O(TOP_NODES + 8 log8 W). */
 static size_t find_from(const view *v, size_t pos, size_t count)
 {
-    size_t level = v->l.levels, i = 0, first = 0, carry = 0, into, start;
+    size_t level = v->l.levels, i = 0, first = 0, carry = 0, into;
     if (pos >= v->chunk_count) {
         return NOT_FOUND;
     }
     if (pos != 0) {
         uint64_t word = v->free_bits[pos / BITS] & (~UINT64_C(0) << (pos % BITS));
-        uint64_t fits = count <= BITS ? fold_runs(word, count) : 0;
-        if (fits != 0) {
-            return pos / BITS * BITS + ctz64(fits);
+        uint64_t starts = count <= BITS ? fold_runs(word, count) : 0;
+        if (starts != 0) {
+            return pos / BITS * BITS + ctz64(starts);
         }
         level = 0;
         i = pos / BITS;
         first = i + 1u;
-        carry = ~word == 0 ? BITS - pos % BITS : clz64(~word); /* the free run at the word's end, from pos on */
+        carry = edge_right(word); /* the free run at the word's end, from pos on */
     }
     for (;;) {
-        start = scan_level(v, level, first, group_end(v, level, i), count, &carry, &into);
+        size_t start = scan_level(v, level, first, group_end(v, level, i), count, &carry, &into);
         if (start != NOT_FOUND) {
             return start;
         }
@@ -663,6 +670,7 @@ static size_t scan_next(const view *v, scan_kind kind, size_t pos)
 
 /* ASan: free chunks are poisoned, so a slice overrun into a free chunk is
  * reported. Valgrind: free chunks are no-access and new allocations undefined.
+ * MSan: new allocations are uninitialised, whatever the chunks held before.
  * Plain addressability requests keep no state inside Valgrind, so handles to
  * several mappings and heaps abandoned without a "destroy" need no care. */
 static void note_allocated(const view *v, size_t index, size_t count)
@@ -673,6 +681,9 @@ static void note_allocated(const view *v, size_t index, size_t count)
     (void)n;
 #ifdef BMA_ASAN
     ASAN_UNPOISON_MEMORY_REGION(p, n);
+#endif
+#ifdef BMA_MSAN
+    __msan_allocated_memory(p, n);
 #endif
 #ifdef BMA_VALGRIND
     VALGRIND_MAKE_MEM_UNDEFINED(p, n);
@@ -860,7 +871,7 @@ static bma_status open_checked(const void *buf, size_t buf_size, view *v)
         v->l.total > buf_size) {
         return BMA_ECORRUPT;
     }
-    view_init(v, (void *)(uintptr_t)buf, chunk_size, chunk_count);
+    view_init(v, (void *)(uintptr_t)buf, chunk_size, chunk_count); /* NOLINT(performance-no-int-to-ptr): as view_of */
     s = check_bitmaps(v);
     return s != BMA_OK ? s : check_index(v);
 }
@@ -895,7 +906,7 @@ bma_status bma_buffer_size(size_t chunk_size, size_t capacity, size_t *buf_size)
     return BMA_OK;
 }
 
-static bool fits(size_t chunk_size, size_t chunk_count, size_t buf_size)
+static bool geometry_fits(size_t chunk_size, size_t chunk_count, size_t buf_size)
 {
     layout l;
     return layout_of(chunk_size, chunk_count, &l) && l.total <= buf_size;
@@ -908,14 +919,14 @@ bma_status bma_init(void *buf, size_t buf_size, size_t chunk_size, bma_heap **ou
     if (buf == NULL || out == NULL || (uintptr_t)buf % BMA_BUFFER_ALIGN != 0 || !is_pow2(chunk_size)) {
         return BMA_EINVAL;
     }
-    if (!fits(chunk_size, 1, buf_size)) {
+    if (!geometry_fits(chunk_size, 1, buf_size)) {
         return BMA_ENOMEM;
     }
     /* The largest chunk count that fits: the total size grows with the count. */
     hi = buf_size / chunk_size;
     while (lo < hi) {
         size_t mid = lo + (hi - lo + 1u) / 2u;
-        if (fits(chunk_size, mid, buf_size)) {
+        if (geometry_fits(chunk_size, mid, buf_size)) {
             lo = mid;
         } else {
             hi = mid - 1u;

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CS 64u
+#define CS ((size_t)64)
 
 /* What a child does with its heap; returns normally only if nothing was
  * reported. */

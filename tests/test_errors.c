@@ -13,7 +13,7 @@
  */
 #include "util.h"
 
-#define CS 64u
+#define CS ((size_t)64)
 #define NCHUNKS 100u
 #define SLACK (CS - 1) /* more would hold another chunk */
 
@@ -215,7 +215,7 @@ static void zero_sizes_and_counts_are_einval(void)
 
 static void alignment_not_a_power_of_two_is_einval(void)
 {
-    const size_t bad[] = {3, 5, 6, 7, 12, 24, 100, 4095, 4097, SIZE_MAX, SIZE_MAX / 2, ((size_t)1 << 63) + 1};
+    const size_t bad[] = {3, 5, 6, 7, 12, 24, 100, 4095, 4097, SIZE_MAX, SIZE_MAX / 2, (SIZE_MAX / 2 + 1) + 1};
     fixture f;
     void *out = &f;
     size_t k;
@@ -240,7 +240,7 @@ static void alignment_not_a_power_of_two_is_einval(void)
 static void alloc_array_overflow_is_eoverflow(void)
 {
     const size_t over[][2] = {{SIZE_MAX / 2 + 1, 2}, {2, SIZE_MAX / 2 + 1}, {SIZE_MAX, SIZE_MAX},
-                              {(size_t)1 << 32, (size_t)1 << 32}, {SIZE_MAX, 2}, {3, SIZE_MAX / 3 + 1}};
+                              {(size_t)1 << (sizeof(size_t) * 4), (size_t)1 << (sizeof(size_t) * 4)}, {SIZE_MAX, 2}, {3, SIZE_MAX / 3 + 1}};
     const size_t fits_but_too_big[][2] = {{SIZE_MAX / 2, 2}, {1, SIZE_MAX}, {SIZE_MAX, 1}, {3, SIZE_MAX / 3},
                                           {CS, 77}, {1, 76 * CS + 1}};
     fixture f;

@@ -5,6 +5,8 @@
  * size computations near SIZE_MAX report BMA_EOVERFLOW instead of wrapping. */
 #include "util.h"
 
+#include <limits.h>
+
 #define NUM_CHUNK_SIZES 13 /* 1, 2, 4, ..., 4096 */
 
 static size_t chunk_size_at(size_t k) { return (size_t)1 << k; }
@@ -265,7 +267,7 @@ static size_t largest_capacity(size_t cs)
 static void regression_buffer_size_wraps_near_size_max(void)
 {
     size_t k;
-    for (k = 0; k < 64; k++) {
+    for (k = 0; k < sizeof(size_t) * CHAR_BIT; k++) {
         size_t cs = (size_t)1 << k, cmax, out = 4242, prev = 0, d;
         CHECK_CTX("cs 2^%zu", k);
         CHECK_STATUS(bma_buffer_size(cs, SIZE_MAX, &out), BMA_EOVERFLOW);
@@ -274,18 +276,18 @@ static void regression_buffer_size_wraps_near_size_max(void)
         }
         CHECK_EQ(out, 4242);
         {
-            /* About 2^63 bytes of chunks still fits next to the metadata,
-             * except when the metadata rounds up to a chunk of 2^62 or more. */
+            /* About SIZE_MAX / 2 bytes of chunks still fit next to the metadata,
+             * except when the metadata rounds up to a chunk of a quarter of SIZE_MAX. */
             size_t half = 0;
             bma_status s = bma_buffer_size(cs, SIZE_MAX / 2 + 2, &half);
-            CHECK_STATUS(s, cs >= ((size_t)1 << 62) ? BMA_EOVERFLOW : BMA_OK);
+            CHECK_STATUS(s, cs >= SIZE_MAX / 4 + 1 ? BMA_EOVERFLOW : BMA_OK);
             if (s == BMA_OK) {
                 CHECK(half >= SIZE_MAX / 2 + 2);
             }
         }
         cmax = largest_capacity(cs);
-        if (cs >= ((size_t)1 << 63)) {
-            CHECK_EQ(cmax, 0); /* one chunk of 2^63 plus metadata rounded to 2^63 */
+        if (cs >= SIZE_MAX / 2 + 1) {
+            CHECK_EQ(cmax, 0); /* one chunk of half of SIZE_MAX plus metadata rounded to another */
             continue;
         }
         CHECK(cmax >= SIZE_MAX / 4);
@@ -318,7 +320,7 @@ static void regression_buffer_size_wraps_near_size_max(void)
 static void buffer_size_rejects_bad_arguments(void)
 {
     const size_t bad[] = {0, 3, 5, 6, 7, 12, 24, 100, 4095, 4097, 12288, SIZE_MAX, SIZE_MAX / 2,
-                          ((size_t)1 << 63) + 1, ((size_t)1 << 40) - 1};
+                          (SIZE_MAX / 2 + 1) + 1, SIZE_MAX >> 24};
     size_t k, out;
     for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         out = 99;
@@ -375,7 +377,7 @@ static void init_rejects_bad_arguments(void)
         bma_detach(h2);
     }
     /* A chunk of 2^63 bytes is a power of two: valid, but never fits. */
-    CHECK_STATUS(bma_init(buf, size, (size_t)1 << 63, &h), BMA_ENOMEM);
+    CHECK_STATUS(bma_init(buf, size, SIZE_MAX / 2 + 1, &h), BMA_ENOMEM);
     free(buf);
     free(pristine);
 }

@@ -5,7 +5,7 @@
  * after long random sequences. */
 #include "util.h"
 
-#define CS 32u
+#define CS ((size_t)32)
 
 static unsigned char *alloc_at(heap_fx *fx, size_t size, size_t align, size_t want_index)
 {
