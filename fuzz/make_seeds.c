@@ -854,6 +854,11 @@ static void attach_seeds(void)
         {0, 5000, 1, 0x02, 0, 60000 + 100, "seed-flip-big-index"},
         {4, 9000, 1, 0x04, 0, 60000 + 200, "seed-flip-big-index-2"},
         {2, 9000, 0, 0x20, 0, 1500, "seed-flip-big-bitmap"},
+        /* 120 chunks in use, so word 0 ends used and word 1 ends free; the
+         * flip marks chunk 128 (word 2, bit 0) used with no allocation
+         * starting there: a check that lets the carry from word 0 stick
+         * would accept it (mutant 24). */
+        {2, 200, 1, 0x01, 0, 48, "seed-flip-orphan-after-free-word"},
     };
     for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
         seed s;
@@ -865,13 +870,21 @@ static void attach_seeds(void)
         } else {
             put(&s, flips[i].chunks, 1, 300);
         }
-        put(&s, 3, 0, 16); /* steps: alloc 3, alloc 2, free one */
-        put(&s, 0, 0, 1);
-        put(&s, 3, 1, 8);
-        put(&s, 0, 0, 1);
-        put(&s, 2, 1, 8);
-        put(&s, 1, 0, 1);
-        put(&s, 0, 0, 255);
+        if (strcmp(flips[i].name, "seed-flip-orphan-after-free-word") == 0) {
+            put(&s, 15, 0, 16); /* steps: fifteen allocations of 8 chunks */
+            for (int k = 0; k < 15; k++) {
+                put(&s, 0, 0, 1);
+                put(&s, 8, 1, 8);
+            }
+        } else {
+            put(&s, 3, 0, 16); /* steps: alloc 3, alloc 2, free one */
+            put(&s, 0, 0, 1);
+            put(&s, 3, 1, 8);
+            put(&s, 0, 0, 1);
+            put(&s, 2, 1, 8);
+            put(&s, 1, 0, 1);
+            put(&s, 0, 0, 255);
+        }
         put(&s, 1, 1, 8); /* one flip */
         size_t pos = flips[i].pos;
         if (pos >= 60000) {
