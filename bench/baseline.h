@@ -10,8 +10,8 @@
 #include <stdint.h>
 
 typedef struct baseline_heap {
-    uint64_t *bitmap;      /* 1 = free, as in the original */
-    size_t words;          /* ceil(chunk_count / 64) */
+    uint64_t *bitmap; /* 1 = free, as in the original */
+    size_t words;     /* ceil(chunk_count / 64) */
     size_t chunk_count;
     size_t chunk_size;
     unsigned char *chunks; /* chunk i is at chunks + i * chunk_size */

@@ -21,8 +21,8 @@
  */
 #define _GNU_SOURCE /* clock_gettime, posix_memalign */
 
-#include "baseline.h"
 #include "bench.h"
+#include "baseline.h"
 #include "bitmapalloc.h"
 
 #include <errno.h>
@@ -234,8 +234,7 @@ static void print_result(const result *r, unsigned reps)
 
 /* --------------------------------------------------------------- scale */
 
-static void run_pairs(const bench_contender *ct, void *self, const bench_trace *pairs, size_t iters,
-                      bench_slot *slot)
+static void run_pairs(const bench_contender *ct, void *self, const bench_trace *pairs, size_t iters, bench_slot *slot)
 {
     size_t per_pass = pairs->len / 2u, failed = 0;
     for (; iters >= per_pass; iters -= per_pass) {
@@ -402,9 +401,9 @@ static void verify_heap(size_t count, uint64_t seed, size_t steps, verify_counts
             vc->frees++;
         } else {
             double r = bench_rng_unit(&rng);
-            size_t n = r < 0.6 ? 1u + (size_t)bench_rng_below(&rng, 8)
-                     : r < 0.9 ? 9u + (size_t)bench_rng_below(&rng, 56)
-                               : 65u + (size_t)bench_rng_below(&rng, count / 4u);
+            size_t n = r < 0.6   ? 1u + (size_t)bench_rng_below(&rng, 8)
+                       : r < 0.9 ? 9u + (size_t)bench_rng_below(&rng, 56)
+                                 : 65u + (size_t)bench_rng_below(&rng, count / 4u);
             size_t exact = shadow_fit(used, count, n, false);
             size_t expect_base = n <= 64u ? shadow_fit(used, count, n, true) : exact;
             size_t li = SIZE_MAX, bi = SIZE_MAX;
@@ -553,8 +552,8 @@ static void print_targets(FILE *f, const targets *t, bool md)
     }
 }
 
-static void write_markdown(const char *dir, const options *o, const result *res, size_t n_res,
-                           const scale_point *pts, size_t n_pts, const targets *t, const char *meta)
+static void write_markdown(const char *dir, const options *o, const result *res, size_t n_res, const scale_point *pts,
+                           size_t n_pts, const targets *t, const char *meta)
 {
     char path[4096];
     FILE *f;
@@ -566,8 +565,10 @@ static void write_markdown(const char *dir, const options *o, const result *res,
         return;
     }
     if (n_res > 0) {
-        fprintf(f, "Median ns per operation over %u repetitions (in parentheses: contender time / bitmapalloc time; "
-                   "lower is faster).\n\n| workload |", o->reps);
+        fprintf(f,
+                "Median ns per operation over %u repetitions (in parentheses: contender time / bitmapalloc time; "
+                "lower is faster).\n\n| workload |",
+                o->reps);
         for (c = 0; c < n_contenders; c++) {
             fprintf(f, " %s |", contenders[c]->name);
         }
@@ -592,9 +593,8 @@ static void write_markdown(const char *dir, const options *o, const result *res,
         }
         fputs("\nWorkloads:\n\n", f);
         for (i = 0; i < n_res; i++) {
-            fprintf(f, "- **%s**: %s; %zu timed ops; ENOMEM (skipped) bitmapalloc %zu, baseline %zu.\n",
-                    res[i].name, res[i].desc, res[i].timed_ops, res[i].rows[BENCH_LIB].enomem,
-                    res[i].rows[BENCH_BASELINE].enomem);
+            fprintf(f, "- **%s**: %s; %zu timed ops; ENOMEM (skipped) bitmapalloc %zu, baseline %zu.\n", res[i].name,
+                    res[i].desc, res[i].timed_ops, res[i].rows[BENCH_LIB].enomem, res[i].rows[BENCH_BASELINE].enomem);
         }
     }
     if (n_pts > 0) {

@@ -46,8 +46,8 @@ typedef struct bench_workload {
     double target_fill;             /* fraction of chunk_count the trace keeps in use */
     bench_trace trace;
     size_t prefix;
-    size_t slots;          /* size of the slot table the trace indexes */
-    bench_trace teardown;  /* FREE of every slot: releases what is left, untimed */
+    size_t slots;         /* size of the slot table the trace indexes */
+    bench_trace teardown; /* FREE of every slot: releases what is left, untimed */
 } bench_workload;
 
 /* terminal: grapheme-like sizes of 1..16 chunks, grown by alloc(len + 1) /
@@ -77,8 +77,7 @@ double bench_rng_unit(bench_rng *r);
 
 /* Replays ops[0, n) against one contender; returns how many allocations
  * failed (ENOMEM for the fixed heaps, NULL from malloc). */
-typedef size_t (*bench_replay_fn)(void *self, const bench_op *ops, size_t n, bench_slot *slots,
-                                  size_t chunk_size);
+typedef size_t (*bench_replay_fn)(void *self, const bench_op *ops, size_t n, bench_slot *slots, size_t chunk_size);
 
 struct bench_contender {
     const char *name;
@@ -119,7 +118,6 @@ void bench_prepare_process(char **argv);
 /* Set in the environment of the re-executed process. */
 #define BENCH_TLS_MARK "BMA_BENCH_TLS_REEXEC"
 
-
 /* ------------------------------------------------------- the replayer */
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -132,9 +130,10 @@ void bench_prepare_process(char **argv);
  * alloc/free through BENCH_DEFINE_REPLAYER, so the compiler sees constant
  * function pointers and makes direct calls: the loop is the same source for
  * every contender and no contender pays for an extra indirect call. */
-static inline BENCH_ALWAYS_INLINE size_t bench_replay_with(
-    void *self, const bench_op *ops, size_t n, bench_slot *slots, size_t chunk_size,
-    void *(*alloc_fn)(void *self, size_t bytes), void (*free_fn)(void *self, void *p, size_t bytes))
+static inline BENCH_ALWAYS_INLINE size_t bench_replay_with(void *self, const bench_op *ops, size_t n, bench_slot *slots,
+                                                           size_t chunk_size,
+                                                           void *(*alloc_fn)(void *self, size_t bytes),
+                                                           void (*free_fn)(void *self, void *p, size_t bytes))
 {
     size_t failed = 0, i;
     for (i = 0; i < n; i++) {
@@ -174,11 +173,10 @@ static inline BENCH_ALWAYS_INLINE size_t bench_replay_with(
     return failed;
 }
 
-#define BENCH_DEFINE_REPLAYER(name, alloc_fn, free_fn)                                          \
-    static size_t name(void *self, const bench_op *ops, size_t n, bench_slot *slots,           \
-                       size_t chunk_size)                                                        \
-    {                                                                                            \
-        return bench_replay_with(self, ops, n, slots, chunk_size, alloc_fn, free_fn);            \
+#define BENCH_DEFINE_REPLAYER(name, alloc_fn, free_fn)                                                  \
+    static size_t name(void *self, const bench_op *ops, size_t n, bench_slot *slots, size_t chunk_size) \
+    {                                                                                                   \
+        return bench_replay_with(self, ops, n, slots, chunk_size, alloc_fn, free_fn);                   \
     }
 
 #endif /* BENCH_BENCH_H */

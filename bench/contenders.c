@@ -21,8 +21,8 @@
  */
 #define _GNU_SOURCE /* dladdr, RTLD_DEEPBIND, setenv, posix_memalign */
 
-#include "bench.h"
 #include "baseline.h"
+#include "bench.h"
 #include "bitmapalloc.h"
 
 #include <dlfcn.h>

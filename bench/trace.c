@@ -90,9 +90,9 @@ void bench_trace_free(bench_trace *t)
 typedef struct gen {
     bench_workload *w;
     bench_rng rng;
-    uint32_t *live;      /* live slot ids, in no order */
-    uint32_t *size;      /* chunks, by slot id */
-    uint32_t *free_ids;  /* recycled slot ids */
+    uint32_t *live;     /* live slot ids, in no order */
+    uint32_t *size;     /* chunks, by slot id */
+    uint32_t *free_ids; /* recycled slot ids */
     size_t n_live, n_free, next_id, used, cap;
 } gen;
 

@@ -50,11 +50,11 @@ typedef struct shadow {
 static shadow expect[CELLS];
 static int failures;
 
-#define FAIL(...)                                                                                                      \
-    do {                                                                                                               \
-        fprintf(stderr, "grapheme_store: FAIL: " __VA_ARGS__);                                                        \
-        fputc('\n', stderr);                                                                                           \
-        failures++;                                                                                                    \
+#define FAIL(...)                                              \
+    do {                                                       \
+        fprintf(stderr, "grapheme_store: FAIL: " __VA_ARGS__); \
+        fputc('\n', stderr);                                   \
+        failures++;                                            \
     } while (0)
 
 static const uint32_t sample_e_acute[] = {0x65, 0x301};

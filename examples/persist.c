@@ -30,16 +30,16 @@
 #define CAPACITY 4096u
 #define NO_NOTE SIZE_MAX
 
-typedef struct root {  /* the first allocation, at chunk 0 */
+typedef struct root { /* the first allocation, at chunk 0 */
     uint64_t magic;
-    size_t count;      /* notes in the list */
-    size_t first;      /* chunk index of the first note, or NO_NOTE */
+    size_t count; /* notes in the list */
+    size_t first; /* chunk index of the first note, or NO_NOTE */
 } root;
 
 typedef struct note {
-    size_t next;       /* chunk index of the next note, or NO_NOTE */
+    size_t next; /* chunk index of the next note, or NO_NOTE */
     size_t len;
-    char text[];       /* len bytes and a NUL */
+    char text[]; /* len bytes and a NUL */
 } note;
 
 #define ROOT_MAGIC UINT64_C(0x53455443494E4F4E) /* "NONICTES" */
@@ -58,13 +58,13 @@ static const char *const texts[] = {
 
 static int failures;
 
-#define CHECK(cond, ...)                                                                                               \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "persist: FAIL: " __VA_ARGS__);                                                           \
-            fputc('\n', stderr);                                                                                       \
-            failures++;                                                                                                \
-        }                                                                                                              \
+#define CHECK(cond, ...)                                    \
+    do {                                                    \
+        if (!(cond)) {                                      \
+            fprintf(stderr, "persist: FAIL: " __VA_ARGS__); \
+            fputc('\n', stderr);                            \
+            failures++;                                     \
+        }                                                   \
     } while (0)
 
 static bool write_file(const char *path, const void *data, size_t size)

@@ -54,12 +54,12 @@ _Static_assert(sizeof(control) <= CONTROL_SIZE, "the control block fits before t
 
 static const char *who = "parent";
 
-#define FAIL(...)                                                                                                      \
-    do {                                                                                                               \
-        fprintf(stderr, "shared_heap (%s): FAIL: ", who);                                                             \
-        fprintf(stderr, __VA_ARGS__);                                                                                  \
-        fputc('\n', stderr);                                                                                           \
-        return false;                                                                                                  \
+#define FAIL(...)                                         \
+    do {                                                  \
+        fprintf(stderr, "shared_heap (%s): FAIL: ", who); \
+        fprintf(stderr, __VA_ARGS__);                     \
+        fputc('\n', stderr);                              \
+        return false;                                     \
     } while (0)
 
 static unsigned char pattern(unsigned proc, size_t round, size_t i)
@@ -140,7 +140,8 @@ static bool verify(control *c, bma_heap *h, unsigned proc)
         }
         for (i = 0; i < s->size; i++) {
             if (p[i] != pattern(proc, r, i)) {
-                FAIL("process %u round %zu: byte %zu is %u, want %u", proc, r, i, (unsigned)p[i], (unsigned)pattern(proc, r, i));
+                FAIL("process %u round %zu: byte %zu is %u, want %u", proc, r, i, (unsigned)p[i],
+                     (unsigned)pattern(proc, r, i));
             }
         }
     }
@@ -189,8 +190,7 @@ static bool child(int fd, size_t file_size, void *inherited)
     if (rc != BMA_OK) {
         FAIL("bma_attach: %s", bma_strerror(rc));
     }
-    printf("child: attached the heap at a different address (offset of the heap in the file: %u)\n",
-           CONTROL_SIZE);
+    printf("child: attached the heap at a different address (offset of the heap in the file: %u)\n", CONTROL_SIZE);
     fflush(stdout);
 
     ok = work(c, h, 1);
@@ -260,8 +260,8 @@ static bool parent(void)
         close(fd);
         FAIL("bma_init: %s", bma_strerror(rc));
     }
-    printf("parent: a heap of %zu B (chunk %u B) after a %u B control block in a MAP_SHARED file\n", heap_size,
-           CHUNK, CONTROL_SIZE);
+    printf("parent: a heap of %zu B (chunk %u B) after a %u B control block in a MAP_SHARED file\n", heap_size, CHUNK,
+           CONTROL_SIZE);
     fflush(stdout); /* nothing buffered may be written twice after fork */
 
     pid = fork();

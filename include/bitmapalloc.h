@@ -199,11 +199,9 @@ BMA_API bma_status bma_walk(const bma_heap *h, int (*fn)(size_t index, size_t co
 
 /* Typed helper, like the original's alloc(T, n). Needs C11 (_Alignof) or C++11. */
 #ifdef __cplusplus
-#define BMA_ALLOC_ARRAY(h, T, n, outp) \
-    bma_alloc_array((h), sizeof(T), (n), alignof(T), reinterpret_cast<void **>(outp))
+#define BMA_ALLOC_ARRAY(h, T, n, outp) bma_alloc_array((h), sizeof(T), (n), alignof(T), reinterpret_cast<void **>(outp))
 #else
-#define BMA_ALLOC_ARRAY(h, T, n, outp) \
-    bma_alloc_array((h), sizeof(T), (n), _Alignof(T), (void **)(outp))
+#define BMA_ALLOC_ARRAY(h, T, n, outp) bma_alloc_array((h), sizeof(T), (n), _Alignof(T), (void **)(outp))
 #endif
 
 #ifdef __cplusplus

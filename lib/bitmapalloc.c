@@ -85,7 +85,7 @@
 #define BMA_TOP_NODES 64u
 #endif
 #define TOP_NODES ((size_t)BMA_TOP_NODES)
-#define MAX_LEVELS 24u /* W < 2^58 needs at most 18 levels above the words */
+#define MAX_LEVELS 24u                            /* W < 2^58 needs at most 18 levels above the words */
 #define FORMAT_MAGIC UINT64_C(0x3150414548414D42) /* "BMAHEAP1" read little-endian */
 #define FORMAT_VERSION 2u
 #define NOT_FOUND SIZE_MAX
@@ -113,9 +113,9 @@ _Static_assert(BMA_BUFFER_ALIGN % _Alignof(uint64_t) == 0, "metadata words are r
 
 /* Offsets of one geometry; the single place that decides the layout. */
 typedef struct layout {
-    size_t words, levels;            /* index levels 1..levels are stored; levels is the top */
-    size_t level_nodes[MAX_LEVELS];  /* level_nodes[0] = words */
-    size_t level_first[MAX_LEVELS];  /* first node of each stored level */
+    size_t words, levels;           /* index levels 1..levels are stored; levels is the top */
+    size_t level_nodes[MAX_LEVELS]; /* level_nodes[0] = words */
+    size_t level_first[MAX_LEVELS]; /* first node of each stored level */
     size_t free_off, start_off, index_off, longest_off, chunks_off, total;
 } layout;
 
@@ -259,15 +259,12 @@ static bool layout_of(size_t chunk_size, size_t chunk_count, layout *l)
         nodes += l->level_nodes[l->levels];
     }
     l->free_off = sizeof(header);
-    if (!mul_ok(l->words, sizeof(uint64_t), &bitmap_bytes) ||
-        !mul_ok(nodes, sizeof(node), &index_bytes) ||
-        !add_ok(l->free_off, bitmap_bytes, &l->start_off) ||
-        !add_ok(l->start_off, bitmap_bytes, &l->index_off) ||
+    if (!mul_ok(l->words, sizeof(uint64_t), &bitmap_bytes) || !mul_ok(nodes, sizeof(node), &index_bytes) ||
+        !add_ok(l->free_off, bitmap_bytes, &l->start_off) || !add_ok(l->start_off, bitmap_bytes, &l->index_off) ||
         !add_ok(l->index_off, index_bytes, &l->longest_off) ||
         !add_ok(l->levels == 0 ? 0 : l->words, sizeof(uint64_t) - 1u, &longest_bytes) ||
         !add_ok(l->longest_off, longest_bytes & ~(sizeof(uint64_t) - 1u), &metadata_end) ||
-        !add_ok(metadata_end, chunk_size - 1u, &l->chunks_off) ||
-        !mul_ok(chunk_count, chunk_size, &chunk_bytes)) {
+        !add_ok(metadata_end, chunk_size - 1u, &l->chunks_off) || !mul_ok(chunk_count, chunk_size, &chunk_bytes)) {
         return false;
     }
     l->chunks_off &= ~(chunk_size - 1u);
@@ -292,7 +289,8 @@ static void view_init(view *v, void *buf, size_t chunk_size, size_t chunk_count)
  * for read-only callers, which never write through the view. */
 static void view_of(const bma_heap *h, view *v)
 {
-    header *hdr = (header *)(uintptr_t)h; /* NOLINT(performance-no-int-to-ptr): drops const; read-only callers never write */
+    header *hdr =
+        (header *)(uintptr_t)h; /* NOLINT(performance-no-int-to-ptr): drops const; read-only callers never write */
     size_t chunk_size = (size_t)hdr->chunk_size, chunk_count = (size_t)hdr->chunk_count;
     (void)layout_of(chunk_size, chunk_count, &v->l);
     view_init(v, hdr, chunk_size, chunk_count);
@@ -317,10 +315,7 @@ typedef struct summary {
  * the top level has more than one node whenever it is above the words. */
 static size_t node_first(size_t level, size_t i) { return (i * BITS) << (FANOUT_SHIFT * level); }
 
-static node *node_at(const view *v, size_t level, size_t i)
-{
-    return &v->index[v->l.level_first[level] + i];
-}
+static node *node_at(const view *v, size_t level, size_t i) { return &v->index[v->l.level_first[level] + i]; }
 
 /* A word's free runs at bit 0 and at bit 63. */
 static size_t edge_left(uint64_t x) { return x == ALL_FREE ? BITS : ctz64(~x); }
@@ -354,8 +349,7 @@ static size_t longest_in_word(uint64_t x)
 static HOT_INLINE summary summary_of(const view *v, size_t level, size_t i)
 {
     summary s;
-    s.span = i + 1u < v->l.level_nodes[level] ? BITS << (FANOUT_SHIFT * level)
-                                               : v->chunk_count - node_first(level, i);
+    s.span = i + 1u < v->l.level_nodes[level] ? BITS << (FANOUT_SHIFT * level) : v->chunk_count - node_first(level, i);
     if (level == 0) {
         uint64_t x = v->free_bits[i];
         s.left = edge_left(x);
@@ -487,8 +481,7 @@ static size_t scan_words(const view *v, size_t i, size_t end, size_t count, size
  * chunks right before node i. Returns the start chunk if a run begins before
  * node i or at a node's left edge; else stores in *into the first node that
  * holds the run inside it, or NOT_FOUND, and updates carry. */
-static size_t scan_level(const view *v, size_t level, size_t i, size_t end, size_t count, size_t *carry,
-                         size_t *into)
+static size_t scan_level(const view *v, size_t level, size_t i, size_t end, size_t count, size_t *carry, size_t *into)
 {
     if (level == 0) {
         return scan_words(v, i, end, count, carry, into);
@@ -636,13 +629,10 @@ static uint64_t valid_mask(const view *v, size_t w)
 static uint64_t scan_word(const view *v, scan_kind kind, size_t w)
 {
     switch (kind) {
-    case SCAN_USED:
-        return ~v->free_bits[w] & valid_mask(v, w);
-    case SCAN_START:
-        return v->start_bits[w];
+    case SCAN_USED: return ~v->free_bits[w] & valid_mask(v, w);
+    case SCAN_START: return v->start_bits[w];
     case SCAN_BOUNDARY:
-    default:
-        return v->free_bits[w] | v->start_bits[w];
+    default: return v->free_bits[w] | v->start_bits[w];
     }
 }
 
@@ -1195,8 +1185,7 @@ bma_status bma_walk(const bma_heap *h, int (*fn)(size_t index, size_t count, voi
         return BMA_EINVAL;
     }
     view_of(h, &v);
-    for (index = scan_next(&v, SCAN_START, 0); index < v.chunk_count;
-         index = scan_next(&v, SCAN_START, index + 1u)) {
+    for (index = scan_next(&v, SCAN_START, 0); index < v.chunk_count; index = scan_next(&v, SCAN_START, index + 1u)) {
         size_t end = scan_next(&v, SCAN_BOUNDARY, index + 1u);
         if (fn(index, end - index, ctx) != 0) {
             break;

@@ -12,16 +12,16 @@
 typedef struct dump_state {
     FILE *out;
     size_t chunk_count;
-    size_t pos;            /* next chunk index to emit */
-    size_t walked_allocs;  /* allocations reported by bma_walk */
-    size_t walked_chunks;  /* chunks they cover */
-    int width;             /* digits of the widest line index */
-    int walk_bad;          /* bma_walk reported an extent out of order or range */
-    size_t fill;           /* characters in line */
-    size_t line_start;     /* chunk index of line[0] */
-    size_t prev_len;       /* characters in prev; 0 before the first line */
-    size_t repeats;        /* full lines equal to prev, not yet written */
-    size_t repeat_start;   /* chunk index of the first of them */
+    size_t pos;           /* next chunk index to emit */
+    size_t walked_allocs; /* allocations reported by bma_walk */
+    size_t walked_chunks; /* chunks they cover */
+    int width;            /* digits of the widest line index */
+    int walk_bad;         /* bma_walk reported an extent out of order or range */
+    size_t fill;          /* characters in line */
+    size_t line_start;    /* chunk index of line[0] */
+    size_t prev_len;      /* characters in prev; 0 before the first line */
+    size_t repeats;       /* full lines equal to prev, not yet written */
+    size_t repeat_start;  /* chunk index of the first of them */
     char line[DUMP_COLS];
     char prev[DUMP_COLS];
 } dump_state;
@@ -49,10 +49,7 @@ static uintmax_t tenths_of_percent(uintmax_t part, uintmax_t whole)
     return (part * 1000u + whole / 2u) / whole;
 }
 
-static void print_percent(FILE *out, uintmax_t tenths)
-{
-    fprintf(out, "%ju.%ju%%", tenths / 10u, tenths % 10u);
-}
+static void print_percent(FILE *out, uintmax_t tenths) { fprintf(out, "%ju.%ju%%", tenths / 10u, tenths % 10u); }
 
 static void write_map_line(dump_state *st, size_t start, const char *text, size_t len)
 {
@@ -66,8 +63,8 @@ static void flush_repeats(dump_state *st)
     if (st->repeats == 1u) {
         write_map_line(st, st->repeat_start, st->prev, st->prev_len);
     } else if (st->repeats > 1u) {
-        fprintf(st->out, "%*s  %zu more lines like the one above: chunks %zu-%zu\n", st->width, "*",
-                st->repeats, st->repeat_start, st->repeat_start + st->repeats * DUMP_COLS - 1u);
+        fprintf(st->out, "%*s  %zu more lines like the one above: chunks %zu-%zu\n", st->width, "*", st->repeats,
+                st->repeat_start, st->repeat_start + st->repeats * DUMP_COLS - 1u);
     }
     st->repeats = 0;
 }
@@ -146,10 +143,9 @@ bma_status bma_dump(const bma_heap *h, FILE *out)
             s.chunk_size, s.metadata_bytes, s.buffer_size);
     fprintf(out, "used chunks: %zu (", s.used_chunks);
     print_percent(out, tenths_of_percent(s.used_chunks, s.chunk_count));
-    fprintf(out, ") in %zu allocation(s); free chunks: %zu, largest free run: %zu, fragmentation: ",
-            s.live_allocations, s.free_chunks, s.largest_free_run);
-    print_percent(out,
-                  s.free_chunks == 0 ? 0u : tenths_of_percent(s.free_chunks - s.largest_free_run, s.free_chunks));
+    fprintf(out, ") in %zu allocation(s); free chunks: %zu, largest free run: %zu, fragmentation: ", s.live_allocations,
+            s.free_chunks, s.largest_free_run);
+    print_percent(out, s.free_chunks == 0 ? 0u : tenths_of_percent(s.free_chunks - s.largest_free_run, s.free_chunks));
     fputs("\nmap: '#' allocation start, '=' continuation, '.' free\n", out);
 
     memset(&st, 0, sizeof st);
@@ -163,7 +159,8 @@ bma_status bma_dump(const bma_heap *h, FILE *out)
         flush_repeats(&st);
         fprintf(out, "%*zu  end\n", st.width, s.chunk_count);
     }
-    if (st.walk_bad || (!ferror(out) && (st.walked_allocs != s.live_allocations || st.walked_chunks != s.used_chunks))) {
+    if (st.walk_bad ||
+        (!ferror(out) && (st.walked_allocs != s.live_allocations || st.walked_chunks != s.used_chunks))) {
         fprintf(out, "note: bma_walk disagrees with bma_get_stats (%zu allocations of %zu chunks walked)\n",
                 st.walked_allocs, st.walked_chunks);
     }

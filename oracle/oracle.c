@@ -19,7 +19,7 @@ enum { CHUNK_FREE = 0, CHUNK_START = 1, CHUNK_CONT = 2 };
 struct orc_heap {
     size_t chunk_size;
     size_t chunk_count;
-    size_t chunks_offset; /* chunk i is at byte chunks_offset + i * chunk_size */
+    size_t chunks_offset;  /* chunk i is at byte chunks_offset + i * chunk_size */
     size_t buffer_size;    /* only echoed back by orc_get_stats */
     size_t metadata_bytes; /* only echoed back by orc_get_stats */
     unsigned char *state;  /* chunk_count bytes, one CHUNK_* per chunk */
@@ -37,10 +37,7 @@ static int is_power_of_two(size_t x)
 }
 
 /* align 0 means "no constraint"; anything else must be a power of two. */
-static int align_is_valid(size_t align)
-{
-    return align == 0 || is_power_of_two(align);
-}
+static int align_is_valid(size_t align) { return align == 0 || is_power_of_two(align); }
 
 /* ceil(size / chunk_size), without computing size + chunk_size - 1. */
 static size_t chunks_for_bytes(const orc_heap *o, size_t size)
@@ -54,10 +51,7 @@ static size_t chunks_for_bytes(const orc_heap *o, size_t size)
 
 /* Byte offset of chunk i from the buffer start. orc_new made sure this
  * cannot overflow for any i < chunk_count. */
-static size_t chunk_offset(const orc_heap *o, size_t i)
-{
-    return o->chunks_offset + i * o->chunk_size;
-}
+static size_t chunk_offset(const orc_heap *o, size_t i) { return o->chunks_offset + i * o->chunk_size; }
 
 static int chunk_meets_align(const orc_heap *o, size_t i, size_t align)
 {
@@ -160,8 +154,8 @@ static bma_status resize_in_place(orc_heap *o, size_t first, size_t old_count, s
 
 /* ---------------------------------------------------------- lifecycle */
 
-orc_heap *orc_new(size_t chunk_size, size_t chunk_count, size_t chunks_offset,
-                  size_t buffer_size, size_t metadata_bytes)
+orc_heap *orc_new(size_t chunk_size, size_t chunk_count, size_t chunks_offset, size_t buffer_size,
+                  size_t metadata_bytes)
 {
     if (!is_power_of_two(chunk_size) || chunk_count == 0) {
         return NULL;
@@ -196,8 +190,7 @@ orc_heap *orc_clone(const orc_heap *o)
     if (o == NULL) {
         return NULL;
     }
-    orc_heap *c = orc_new(o->chunk_size, o->chunk_count, o->chunks_offset,
-                          o->buffer_size, o->metadata_bytes);
+    orc_heap *c = orc_new(o->chunk_size, o->chunk_count, o->chunks_offset, o->buffer_size, o->metadata_bytes);
     if (c == NULL) {
         return NULL;
     }
@@ -342,8 +335,7 @@ bma_status orc_realloc(orc_heap *o, size_t offset, size_t new_size, size_t align
     size_t new_count = chunks_for_bytes(o, new_size);
 
     /* In place, when the allocation already meets align. */
-    if (chunk_meets_align(o, i, align) &&
-        resize_in_place(o, i, old_count, new_count) == BMA_OK) {
+    if (chunk_meets_align(o, i, align) && resize_in_place(o, i, old_count, new_count) == BMA_OK) {
         *index = i;
         return BMA_OK;
     }

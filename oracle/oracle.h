@@ -6,8 +6,8 @@
 #ifndef BMA_ORACLE_H
 #define BMA_ORACLE_H
 
-#include <stddef.h>
 #include "bitmapalloc.h"
+#include <stddef.h>
 
 /* Offset value meaning "NULL pointer" for orc_realloc. */
 #define ORC_NULL ((size_t)-1)
@@ -16,8 +16,8 @@ typedef struct orc_heap orc_heap;
 
 /* A model heap with the given geometry, all chunks free. buffer_size and
  * metadata_bytes are only echoed back by orc_stats. NULL if malloc fails. */
-orc_heap *orc_new(size_t chunk_size, size_t chunk_count, size_t chunks_offset,
-                  size_t buffer_size, size_t metadata_bytes);
+orc_heap *orc_new(size_t chunk_size, size_t chunk_count, size_t chunks_offset, size_t buffer_size,
+                  size_t metadata_bytes);
 orc_heap *orc_clone(const orc_heap *o);
 void orc_delete(orc_heap *o);
 

@@ -77,8 +77,9 @@ static inline int check_report_(int ok, const char *file, int line, const char *
 
 static inline int check_eq_(uintmax_t a, uintmax_t b, const char *ea, const char *eb, const char *file, int line)
 {
-    return check_report_(a == b, file, line, "%s == %s: got %" PRIuMAX " (0x%" PRIxMAX "), expected %" PRIuMAX
-                                             " (0x%" PRIxMAX ")", ea, eb, a, a, b, b);
+    return check_report_(a == b, file, line,
+                         "%s == %s: got %" PRIuMAX " (0x%" PRIxMAX "), expected %" PRIuMAX " (0x%" PRIxMAX ")", ea, eb,
+                         a, a, b, b);
 }
 
 static inline int check_ptr_eq_(const void *a, const void *b, const char *ea, const char *eb, const char *file,

@@ -77,17 +77,17 @@ static void fixture_free(fixture *f)
 }
 
 /* The call returns status and leaves every byte of the buffer as it was. */
-#define EXPECT(f, call, status)                \
-    do {                                       \
-        CHECK_STATUS((call), (status));        \
-        CHECK_UNCHANGED(&(f)->fx, (f)->snap);  \
+#define EXPECT(f, call, status)               \
+    do {                                      \
+        CHECK_STATUS((call), (status));       \
+        CHECK_UNCHANGED(&(f)->fx, (f)->snap); \
     } while (0)
 
 /* The same for a heap_fx outside the fixture. */
-#define EXPECT2(fxp, snap, call, status)       \
-    do {                                       \
-        CHECK_STATUS((call), (status));        \
-        CHECK_UNCHANGED((fxp), (snap));        \
+#define EXPECT2(fxp, snap, call, status) \
+    do {                                 \
+        CHECK_STATUS((call), (status));  \
+        CHECK_UNCHANGED((fxp), (snap));  \
     } while (0)
 
 /* A pointer that is not the start of a live allocation, and what each
@@ -105,8 +105,9 @@ static size_t bad_ptrs(fixture *f, bad_ptr *out)
     size_t n = 0;
     unsigned char *meta = f->fx.buf;
     size_t md = f->fx.st.metadata_bytes;
-#define ADD(w, ptr, st, ob, ix) (out[n].what = (w), out[n].p = (ptr), out[n].free_status = (st), \
-                                 out[n].on_boundary = (ob), out[n].index = (ix), n++)
+#define ADD(w, ptr, st, ob, ix)                                                                                      \
+    (out[n].what = (w), out[n].p = (ptr), out[n].free_status = (st), out[n].on_boundary = (ob), out[n].index = (ix), \
+     n++)
     ADD("the heap handle (buffer start)", meta, BMA_EBADPTR, 0, 0);
     ADD("metadata + 8", meta + 8, BMA_EBADPTR, 0, 0);
     ADD("last metadata byte", meta + md - 1, BMA_EBADPTR, 0, 0);
@@ -239,10 +240,12 @@ static void alignment_not_a_power_of_two_is_einval(void)
  * is ENOMEM. */
 static void alloc_array_overflow_is_eoverflow(void)
 {
-    const size_t over[][2] = {{SIZE_MAX / 2 + 1, 2}, {2, SIZE_MAX / 2 + 1}, {SIZE_MAX, SIZE_MAX},
-                              {(size_t)1 << (sizeof(size_t) * 4), (size_t)1 << (sizeof(size_t) * 4)}, {SIZE_MAX, 2}, {3, SIZE_MAX / 3 + 1}};
-    const size_t fits_but_too_big[][2] = {{SIZE_MAX / 2, 2}, {1, SIZE_MAX}, {SIZE_MAX, 1}, {3, SIZE_MAX / 3},
-                                          {CS, 77}, {1, 76 * CS + 1}};
+    const size_t over[][2] = {
+        {SIZE_MAX / 2 + 1, 2}, {2, SIZE_MAX / 2 + 1},
+        {SIZE_MAX, SIZE_MAX},  {(size_t)1 << (sizeof(size_t) * 4), (size_t)1 << (sizeof(size_t) * 4)},
+        {SIZE_MAX, 2},         {3, SIZE_MAX / 3 + 1}};
+    const size_t fits_but_too_big[][2] = {{SIZE_MAX / 2, 2}, {1, SIZE_MAX}, {SIZE_MAX, 1},
+                                          {3, SIZE_MAX / 3}, {CS, 77},      {1, 76 * CS + 1}};
     fixture f;
     void *out = &f;
     size_t k;
@@ -475,11 +478,11 @@ static void resize_growth_blocked_is_enomem(void)
         fixture_free(&f);
         return;
     }
-    EXPECT(&f, bma_resize(f.fx.h, f.a, 3 * CS + 1), BMA_ENOMEM);   /* B is right after A */
-    EXPECT(&f, bma_resize(f.fx.h, f.b, 2 * CS), BMA_ENOMEM);       /* C is right after B */
-    EXPECT(&f, bma_resize(f.fx.h, f.c, 17 * CS), BMA_ENOMEM);      /* 11 free, then D */
-    EXPECT(&f, bma_resize(f.fx.h, f.d, 79 * CS), BMA_ENOMEM);      /* 76 free, then Z */
-    EXPECT(&f, bma_resize(f.fx.h, f.z, 3 * CS), BMA_ENOMEM);       /* the heap ends */
+    EXPECT(&f, bma_resize(f.fx.h, f.a, 3 * CS + 1), BMA_ENOMEM); /* B is right after A */
+    EXPECT(&f, bma_resize(f.fx.h, f.b, 2 * CS), BMA_ENOMEM);     /* C is right after B */
+    EXPECT(&f, bma_resize(f.fx.h, f.c, 17 * CS), BMA_ENOMEM);    /* 11 free, then D */
+    EXPECT(&f, bma_resize(f.fx.h, f.d, 79 * CS), BMA_ENOMEM);    /* 76 free, then Z */
+    EXPECT(&f, bma_resize(f.fx.h, f.z, 3 * CS), BMA_ENOMEM);     /* the heap ends */
     EXPECT(&f, bma_resize(f.fx.h, f.z, SIZE_MAX), BMA_ENOMEM);
     EXPECT(&f, bma_resize(f.fx.h, f.c, SIZE_MAX), BMA_ENOMEM);
     EXPECT(&f, bma_resize(f.fx.h, f.c, SIZE_MAX - CS + 2), BMA_ENOMEM);

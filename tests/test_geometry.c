@@ -319,8 +319,8 @@ static void regression_buffer_size_wraps_near_size_max(void)
  * EINVAL; nothing is written. */
 static void buffer_size_rejects_bad_arguments(void)
 {
-    const size_t bad[] = {0, 3, 5, 6, 7, 12, 24, 100, 4095, 4097, 12288, SIZE_MAX, SIZE_MAX / 2,
-                          (SIZE_MAX / 2 + 1) + 1, SIZE_MAX >> 24};
+    const size_t bad[] = {
+        0, 3, 5, 6, 7, 12, 24, 100, 4095, 4097, 12288, SIZE_MAX, SIZE_MAX / 2, (SIZE_MAX / 2 + 1) + 1, SIZE_MAX >> 24};
     size_t k, out;
     for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         out = 99;

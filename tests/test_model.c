@@ -12,8 +12,8 @@
 
 static orc_heap *model_of(const heap_fx *fx)
 {
-    orc_heap *o = orc_new(fx->st.chunk_size, fx->st.chunk_count, fx->st.chunks_offset, fx->st.buffer_size,
-                          fx->st.metadata_bytes);
+    orc_heap *o =
+        orc_new(fx->st.chunk_size, fx->st.chunk_count, fx->st.chunks_offset, fx->st.buffer_size, fx->st.metadata_bytes);
     if (o == NULL) {
         fprintf(stderr, "test setup: orc_new failed\n");
         exit(99);
@@ -197,12 +197,9 @@ static size_t pick_offset(rng *r, const heap_fx *fx, const walk_list *w)
             return co + w->index[rng_below(r, w->n)] * cs;
         }
         return co;
-    case 3:
-        return co + rng_below(r, fx->st.chunk_count) * cs;
-    case 4:
-        return co + rng_below(r, fx->st.chunk_count * cs);
-    default:
-        return rng_below(r, co);
+    case 3: return co + rng_below(r, fx->st.chunk_count) * cs;
+    case 4: return co + rng_below(r, fx->st.chunk_count * cs);
+    default: return rng_below(r, co);
     }
 }
 
@@ -274,9 +271,7 @@ static void seeded_sequences_match_the_model(void)
                     }
                     break;
                 }
-                default:
-                    CHECK_EQ(bma_usable_size(fx.h, fx.buf + off), orc_usable_size(o, off));
-                    break;
+                default: CHECK_EQ(bma_usable_size(fx.h, fx.buf + off), orc_usable_size(o, off)); break;
                 }
                 walk_free(&w);
                 ops++;

@@ -341,12 +341,12 @@ static void walk_reports_allocations_in_index_order(void)
     CHECK_STATUS(bma_alloc_chunks(fx.h, 1, &idx), BMA_OK);
     CHECK_EQ(idx, 127);
     CHECK_STATUS(bma_free_chunks(fx.h, 0, 100), BMA_OK);
-    CHECK_STATUS(bma_alloc_chunks(fx.h, 64, &idx), BMA_OK);  /* [0, 64) */
-    CHECK_STATUS(bma_alloc_chunks(fx.h, 1, &idx), BMA_OK);   /* 64 */
+    CHECK_STATUS(bma_alloc_chunks(fx.h, 64, &idx), BMA_OK); /* [0, 64) */
+    CHECK_STATUS(bma_alloc_chunks(fx.h, 1, &idx), BMA_OK);  /* 64 */
     CHECK_STATUS(bma_free_chunks(fx.h, 0, 64), BMA_OK);
-    CHECK_STATUS(bma_alloc_chunks(fx.h, 2, &idx), BMA_OK);   /* [0, 2) */
-    CHECK_STATUS(bma_alloc_chunks(fx.h, 3, &idx), BMA_OK);   /* [2, 5) */
-    CHECK_STATUS(bma_alloc_chunks(fx.h, 59, &idx), BMA_OK);  /* [5, 64) */
+    CHECK_STATUS(bma_alloc_chunks(fx.h, 2, &idx), BMA_OK);  /* [0, 2) */
+    CHECK_STATUS(bma_alloc_chunks(fx.h, 3, &idx), BMA_OK);  /* [2, 5) */
+    CHECK_STATUS(bma_alloc_chunks(fx.h, 59, &idx), BMA_OK); /* [5, 64) */
     w = walk_all(fx.h);
     if (CHECK_EQ(w.n, 6)) {
         for (i = 0; i < 6; i++) {

@@ -107,10 +107,7 @@ static inline int fx_new_ex(heap_fx *fx, size_t cs, size_t nchunks, size_t slack
     return 1;
 }
 
-static inline int fx_new(heap_fx *fx, size_t cs, size_t nchunks)
-{
-    return fx_new_ex(fx, cs, nchunks, 0, 0, 0xA5);
-}
+static inline int fx_new(heap_fx *fx, size_t cs, size_t nchunks) { return fx_new_ex(fx, cs, nchunks, 0, 0, 0xA5); }
 
 /* Empties the heap again (same buffer, same geometry). */
 static inline int fx_reset(heap_fx *fx)
@@ -160,9 +157,9 @@ static inline unsigned char *fx_snapshot(const heap_fx *fx)
 }
 
 /* The buffer is byte-identical to the snapshot. */
-#define CHECK_UNCHANGED(fx, snap)                                                                      \
-    CHECK_MSG(first_diff((fx)->buf, (snap), (fx)->size) == (fx)->size,                                 \
-              "buffer changed: first difference at offset %zu of %zu (metadata is %zu bytes)",       \
+#define CHECK_UNCHANGED(fx, snap)                                                              \
+    CHECK_MSG(first_diff((fx)->buf, (snap), (fx)->size) == (fx)->size,                         \
+              "buffer changed: first difference at offset %zu of %zu (metadata is %zu bytes)", \
               first_diff((fx)->buf, (snap), (fx)->size), (fx)->size, (fx)->st.metadata_bytes)
 
 /* ------------------------------------------------------------- PRNG */
@@ -276,7 +273,7 @@ static inline size_t pattern_find_mismatch(const void *p, size_t n, uint64_t see
     return n;
 }
 
-#define CHECK_PATTERN(p, n, seed)                                                                        \
+#define CHECK_PATTERN(p, n, seed)                                                                       \
     CHECK_MSG(pattern_find_mismatch((p), (n), (seed)) == (n), "pattern %llu broken at byte %zu of %zu", \
               (unsigned long long)(seed), pattern_find_mismatch((p), (n), (seed)), (size_t)(n))
 
