@@ -92,9 +92,9 @@ fz_build() {
 
 fz_bin() { echo "$(fz_build_dir "$1")/fuzz/$2"; }
 
-# libFuzzer flags from fuzz/NAME.options ([libfuzzer] key = value lines).
-fz_libfuzzer_options() {
-    local f="$FZ_ROOT/fuzz/$1.options" in=0 line key val
+# The [libfuzzer] "key = value" lines of an .options file, as "key value".
+fz_options_pairs() {
+    local f=$1 in=0 line key val
     [ -f "$f" ] || return 0
     while IFS= read -r line || [ -n "$line" ]; do
         case $line in
@@ -106,10 +106,17 @@ fz_libfuzzer_options() {
         case $line in *=*) ;; *) continue ;; esac
         key=$(echo "${line%%=*}" | tr -d ' \t')
         val=$(echo "${line#*=}" | sed 's/^[ \t]*//; s/[ \t]*$//')
-        [ -n "$key" ] || continue
+        [ -n "$key" ] && echo "$key $val"
+    done <"$f"
+}
+
+# libFuzzer flags from fuzz/NAME.options.
+fz_libfuzzer_options() {
+    local key val
+    while read -r key val; do
         [ "$key" = dict ] && val="$FZ_ROOT/fuzz/$val"
         echo "-$key=$val"
-    done <"$f"
+    done < <(fz_options_pairs "$FZ_ROOT/fuzz/$1.options")
 }
 
 # fz_option NAME KEY: one value from fuzz/NAME.options, empty if absent.

@@ -74,6 +74,8 @@ esac
 
 # shellcheck source=scripts/deps.sh
 . "$ROOT/scripts/deps.sh"
+# shellcheck source=fuzz/fuzz-env.sh
+. "$ROOT/fuzz/fuzz-env.sh" # fz_options_pairs
 ensure_packages patch meson ninja-build clang libclang-rt-14-dev gcc || die "missing packages"
 
 HARNESSES=(fuzz_ops fuzz_attach fuzz_sizes)
@@ -141,24 +143,14 @@ done
 # libFuzzer flags from fuzz/NAME.options ([libfuzzer] key = value); the
 # per-input timeout is set here, shorter, so a hang fits in a slice.
 fuzz_options() {
-    local f="$SRC/fuzz/$1.options" in=0 line key val
-    [ -f "$f" ] || return 0
-    while IFS= read -r line || [ -n "$line" ]; do
-        case $line in
-            \[libfuzzer\]*) in=1; continue ;;
-            \[*) in=0; continue ;;
-        esac
-        [ $in = 1 ] || continue
-        line=${line%%#*}
-        case $line in *=*) ;; *) continue ;; esac
-        key=$(echo "${line%%=*}" | tr -d ' \t')
-        val=$(echo "${line#*=}" | sed 's/^[ \t]*//; s/[ \t]*$//')
+    local key val
+    while read -r key val; do
         case $key in
-            ''|timeout) continue ;;
+            timeout) continue ;;
             dict) val="$SRC/fuzz/$val" ;;
         esac
         echo "-$key=$val"
-    done <"$f"
+    done < <(fz_options_pairs "$SRC/fuzz/$1.options")
 }
 
 bin_of() { # target -> binary

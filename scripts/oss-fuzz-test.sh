@@ -32,6 +32,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
 . scripts/deps.sh
+# shellcheck source=fuzz/fuzz-env.sh
+. fuzz/fuzz-env.sh # fz_options_pairs
 
 CONFIGS=("$@")
 [ ${#CONFIGS[@]} -gt 0 ] || CONFIGS=(libfuzzer afl afl-driver)
@@ -85,21 +87,11 @@ cp fuzz/oss-fuzz/build.sh "$SRC/build.sh"
 # libFuzzer flags from OUT/NAME.options ([libfuzzer] key = value), as
 # ClusterFuzz passes them; dict is relative to $OUT.
 options_flags() {
-    local f=$1 out=$2 in=0 line key val
-    while IFS= read -r line || [ -n "$line" ]; do
-        case $line in
-            \[libfuzzer\]*) in=1; continue ;;
-            \[*) in=0; continue ;;
-        esac
-        [ $in = 1 ] || continue
-        line=${line%%#*}
-        case $line in *=*) ;; *) continue ;; esac
-        key=$(echo "${line%%=*}" | tr -d ' \t')
-        val=$(echo "${line#*=}" | sed 's/^[ \t]*//; s/[ \t]*$//')
-        [ -n "$key" ] || continue
+    local f=$1 out=$2 key val
+    while read -r key val; do
         [ "$key" = dict ] && val=$out/$val
         echo "-$key=$val"
-    done <"$f"
+    done < <(fz_options_pairs "$f")
 }
 
 check_out_files() {
