@@ -51,18 +51,12 @@
 #if __has_feature(address_sanitizer)
 #define BMA_ASAN 1
 #endif
-#if __has_feature(memory_sanitizer)
-#define BMA_MSAN 1
-#endif
 #endif
 #if defined(__SANITIZE_ADDRESS__)
 #define BMA_ASAN 1
 #endif
 #ifdef BMA_ASAN
 #include <sanitizer/asan_interface.h>
-#endif
-#ifdef BMA_MSAN
-#include <sanitizer/msan_interface.h>
 #endif
 #ifdef BMA_VALGRIND
 #include <valgrind/memcheck.h>
@@ -660,7 +654,6 @@ static size_t scan_next(const view *v, scan_kind kind, size_t pos)
 
 /* ASan: free chunks are poisoned, so a slice overrun into a free chunk is
  * reported. Valgrind: free chunks are no-access and new allocations undefined.
- * MSan: new allocations are uninitialised, whatever the chunks held before.
  * Plain addressability requests keep no state inside Valgrind, so handles to
  * several mappings and heaps abandoned without a "destroy" need no care. */
 static void note_allocated(const view *v, size_t index, size_t count)
@@ -671,9 +664,6 @@ static void note_allocated(const view *v, size_t index, size_t count)
     (void)n;
 #ifdef BMA_ASAN
     ASAN_UNPOISON_MEMORY_REGION(p, n);
-#endif
-#ifdef BMA_MSAN
-    __msan_allocated_memory(p, n);
 #endif
 #ifdef BMA_VALGRIND
     VALGRIND_MAKE_MEM_UNDEFINED(p, n);
