@@ -180,6 +180,12 @@ static uint64_t bit_range(size_t from, size_t n)
 
 static bool bit_get(const uint64_t *bits, size_t i) { return (bits[i / BITS] >> (i % BITS)) & 1u; }
 
+static void bit_put(uint64_t *bits, size_t i, bool value)
+{
+    uint64_t mask = UINT64_C(1) << (i % BITS);
+    bits[i / BITS] = value ? bits[i / BITS] | mask : bits[i / BITS] & ~mask;
+}
+
 /* Sets (value true) or clears bits [first, first + n). */
 static void bits_fill(uint64_t *bits, size_t first, size_t n, bool value)
 {
@@ -194,17 +200,50 @@ static void bits_fill(uint64_t *bits, size_t first, size_t n, bool value)
     }
 }
 
-/* Bit i of the result is set iff bits [i, i + n) of x are all set; 1 <= n <= 64.
- * Shift-and folding: each step doubles the run length the bits vouch for. */
+/* Shift-and folding: x &= x >> s keeps bit i iff bit i + s was set too. With
+ * 2^m <= n < 2^(m+1), shifts by 1, 2, ..., 2^(m-1) leave bit i set iff bits
+ * [i, i + 2^m) are set, and a last shift by n - 2^m < 2^m extends that to
+ * [i, i + n). A plan holds this for one n; the unused doubling shifts are by
+ * 0, which changes nothing. So a search folds every word it visits with the
+ * same branch-free steps, none waiting on another to know its shift (a loop
+ * that stopped once x was 0 mispredicted on half the words, and one that
+ * derived each shift from the last was most of a small heap's search). */
+typedef struct fold_plan {
+    unsigned doubling; /* 2^m - 1: bit k set iff the shift by 2^k is taken */
+    unsigned last;     /* n - 2^m */
+    uint64_t inside;   /* all ones iff n <= 64, so that a longer run never fits inside a word */
+} fold_plan;
+
+static fold_plan fold_plan_for(size_t n)
+{
+    fold_plan p;
+    unsigned top;
+    p.inside = n <= BITS ? ~UINT64_C(0) : 0;
+    n = n <= BITS ? n : 1u;
+    top = 1u << (63u - clz64((uint64_t)n)); /* 2^m */
+    p.doubling = top - 1u;
+    p.last = (unsigned)n - top;
+    return p;
+}
+
+/* Bit i of the result is set iff a run of the plan's n set bits starts at
+ * bit i of x; 0 if n > 64. */
+static HOT_INLINE uint64_t fold_with(const fold_plan *p, uint64_t x)
+{
+    x &= x >> (p->doubling & 1u);
+    x &= x >> (p->doubling & 2u);
+    x &= x >> (p->doubling & 4u);
+    x &= x >> (p->doubling & 8u);
+    x &= x >> (p->doubling & 16u);
+    x &= x >> (p->doubling & 32u);
+    x &= x >> p->last;
+    return x & p->inside;
+}
+
 static uint64_t fold_runs(uint64_t x, size_t n)
 {
-    size_t have = 1;
-    while (have < n && x != 0) {
-        size_t step = have < n - have ? have : n - have;
-        x &= x >> step;
-        have += step;
-    }
-    return x;
+    fold_plan p = fold_plan_for(n);
+    return fold_with(&p, x);
 }
 
 /* ---------------------------------------------------------------- layout */
@@ -444,26 +483,23 @@ static void index_update(const view *v, size_t first, size_t last, uint64_t befo
     }
 }
 
-/* scan_level() over bitmap words, where a summary is a few bit operations.
- * The last word's right edge run is taken as 0, since nothing follows it. */
+/* scan_level() over bitmap words, where a summary is a few bit operations
+ * and a fit inside a word is found at once, so *into is never set. A used
+ * word needs no case of its own: its edge runs are 0 and its fold is empty,
+ * and an extra branch on it mispredicted often. */
 static size_t scan_words(const view *v, size_t i, size_t end, size_t count, size_t *carry, size_t *into)
 {
+    fold_plan plan = fold_plan_for(count);
     size_t run = *carry;
     *into = NOT_FOUND;
     for (; i < end; i++) {
-        uint64_t x = v->free_bits[i];
-        size_t left;
-        if (x == 0) {
-            run = 0;
-            continue;
-        }
-        left = edge_left(x);
-        if (run + left >= count) {
+        uint64_t x = v->free_bits[i], starts;
+        if (run + edge_left(x) >= count) {
             return i * BITS - run;
         }
-        if (count <= BITS && fold_runs(x, count) != 0) {
-            *into = i;
-            return NOT_FOUND;
+        starts = fold_with(&plan, x);
+        if (starts != 0) {
+            return i * BITS + ctz64(starts);
         }
         run = x == ALL_FREE ? run + BITS : edge_right(x);
     }
@@ -495,21 +531,20 @@ static size_t scan_level(const view *v, size_t level, size_t i, size_t end, size
     return NOT_FOUND;
 }
 
-/* The first fit inside node i of a level, which holds one (node_holds). */
+/* The first fit inside node i of a stored level, which holds one
+ * (node_holds). Each step scans the node's children; the words answer
+ * directly, so the walk ends there at the latest. */
 static size_t descend(const view *v, size_t level, size_t i, size_t count)
 {
-    uint64_t starts;
-    while (level > 0) {
+    for (;;) {
         size_t carry = 0, into, start;
         start = scan_level(v, level - 1u, i << FANOUT_SHIFT, children_end(v, level, i), count, &carry, &into);
         if (start != NOT_FOUND || into == NOT_FOUND) {
-            return start; /* into == NOT_FOUND only for an index that lies */
+            return start; /* NOT_FOUND only for an index that lies */
         }
         level--;
         i = into;
     }
-    starts = count <= BITS ? fold_runs(v->free_bits[i], count) : 0;
-    return starts != 0 ? i * BITS + ctz64(starts) : NOT_FOUND;
 }
 
 /* The end of the group of siblings that node i of a level belongs to. */
@@ -531,7 +566,7 @@ static size_t find_from(const view *v, size_t pos, size_t count)
     }
     if (pos != 0) {
         uint64_t word = v->free_bits[pos / BITS] & (~UINT64_C(0) << (pos % BITS));
-        uint64_t starts = count <= BITS ? fold_runs(word, count) : 0;
+        uint64_t starts = fold_runs(word, count);
         if (starts != 0) {
             return pos / BITS * BITS + ctz64(starts);
         }
@@ -724,13 +759,13 @@ static void set_free(const view *v, size_t first, size_t n, bool free)
 
 static void claim(const view *v, size_t index, size_t count)
 {
-    bits_fill(v->start_bits, index, 1u, true);
+    bit_put(v->start_bits, index, true);
     set_free(v, index, count, false);
 }
 
 static void release(const view *v, size_t index, size_t count)
 {
-    bits_fill(v->start_bits, index, 1u, false);
+    bit_put(v->start_bits, index, false);
     set_free(v, index, count, true);
 }
 
