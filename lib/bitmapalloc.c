@@ -186,18 +186,21 @@ static void bit_put(uint64_t *bits, size_t i, bool value)
     bits[i / BITS] = value ? bits[i / BITS] | mask : bits[i / BITS] & ~mask;
 }
 
-/* Sets (value true) or clears bits [first, first + n). */
+/* Sets (value true) or clears bits [first, first + n), n >= 1: a partial
+ * first word, whole words, a partial last word. */
 static void bits_fill(uint64_t *bits, size_t first, size_t n, bool value)
 {
-    while (n > 0) {
-        size_t from = first % BITS;
-        size_t take = BITS - from < n ? BITS - from : n;
-        uint64_t mask = bit_range(from, take);
-        uint64_t *word = &bits[first / BITS];
-        *word = value ? *word | mask : *word & ~mask;
-        first += take;
-        n -= take;
+    uint64_t *word = &bits[first / BITS], fill = value ? ~UINT64_C(0) : 0, mask;
+    size_t from = first % BITS;
+    while (from + n > BITS) {
+        mask = ~UINT64_C(0) << from;
+        *word = (*word & ~mask) | (fill & mask);
+        word++;
+        n -= BITS - from;
+        from = 0;
     }
+    mask = bit_range(from, n);
+    *word = (*word & ~mask) | (fill & mask);
 }
 
 /* Shift-and folding: x &= x >> s keeps bit i iff bit i + s was set too. With
@@ -255,11 +258,8 @@ static bool add_ok(size_t a, size_t b, size_t *sum)
 #if defined(__GNUC__) || defined(__clang__)
     return !__builtin_add_overflow(a, b, sum);
 #else
-    if (a > SIZE_MAX - b) {
-        return false;
-    }
-    *sum = a + b;
-    return true;
+    *sum = a + b; /* wraps, as the builtin does */
+    return a <= SIZE_MAX - b;
 #endif
 }
 
@@ -268,19 +268,19 @@ static bool mul_ok(size_t a, size_t b, size_t *product)
 #if defined(__GNUC__) || defined(__clang__)
     return !__builtin_mul_overflow(a, b, product);
 #else
-    if (b != 0 && a > SIZE_MAX / b) {
-        return false;
-    }
-    *product = a * b;
-    return true;
+    *product = a * b; /* wraps, as the builtin does */
+    return b == 0 || a <= SIZE_MAX / b;
 #endif
 }
 
-/* The layout of a heap of chunk_count chunks; false iff a size overflows. */
-static bool layout_of(size_t chunk_size, size_t chunk_count, layout *l)
+/* The layout of a heap of chunk_count chunks; false iff a size overflows.
+ * Every step runs and the overflow flags are collected without an early
+ * exit: the calls that reopen a heap init or attach accepted ignore the
+ * result, and once inlined there the checks compile away. */
+static HOT_INLINE bool layout_of(size_t chunk_size, size_t chunk_count, layout *l)
 {
     size_t bitmap_bytes, index_bytes, longest_bytes, metadata_end, chunk_bytes, nodes = 0;
-    l->free_off = l->start_off = l->index_off = l->longest_off = l->chunks_off = l->total = 0;
+    bool ok;
     l->words = chunk_count / BITS + (chunk_count % BITS != 0);
     l->level_nodes[0] = l->words;
     l->levels = 0;
@@ -292,16 +292,18 @@ static bool layout_of(size_t chunk_size, size_t chunk_count, layout *l)
         nodes += l->level_nodes[l->levels];
     }
     l->free_off = sizeof(header);
-    if (!mul_ok(l->words, sizeof(uint64_t), &bitmap_bytes) || !mul_ok(nodes, sizeof(node), &index_bytes) ||
-        !add_ok(l->free_off, bitmap_bytes, &l->start_off) || !add_ok(l->start_off, bitmap_bytes, &l->index_off) ||
-        !add_ok(l->index_off, index_bytes, &l->longest_off) ||
-        !add_ok(l->levels == 0 ? 0 : l->words, sizeof(uint64_t) - 1u, &longest_bytes) ||
-        !add_ok(l->longest_off, longest_bytes & ~(sizeof(uint64_t) - 1u), &metadata_end) ||
-        !add_ok(metadata_end, chunk_size - 1u, &l->chunks_off) || !mul_ok(chunk_count, chunk_size, &chunk_bytes)) {
-        return false;
-    }
+    ok = mul_ok(l->words, sizeof(uint64_t), &bitmap_bytes);
+    ok = mul_ok(nodes, sizeof(node), &index_bytes) && ok;
+    ok = add_ok(l->free_off, bitmap_bytes, &l->start_off) && ok;
+    ok = add_ok(l->start_off, bitmap_bytes, &l->index_off) && ok;
+    ok = add_ok(l->index_off, index_bytes, &l->longest_off) && ok;
+    ok = add_ok(l->levels == 0 ? 0 : l->words, sizeof(uint64_t) - 1u, &longest_bytes) && ok;
+    ok = add_ok(l->longest_off, longest_bytes & ~(sizeof(uint64_t) - 1u), &metadata_end) && ok;
+    ok = add_ok(metadata_end, chunk_size - 1u, &l->chunks_off) && ok;
     l->chunks_off &= ~(chunk_size - 1u);
-    return add_ok(l->chunks_off, chunk_bytes, &l->total);
+    ok = mul_ok(chunk_count, chunk_size, &chunk_bytes) && ok;
+    ok = add_ok(l->chunks_off, chunk_bytes, &l->total) && ok;
+    return ok;
 }
 
 static void view_init(view *v, void *buf, size_t chunk_size, size_t chunk_count)
@@ -320,7 +322,7 @@ static void view_init(view *v, void *buf, size_t chunk_size, size_t chunk_count)
 
 /* The view of a heap that init or attach accepted. The casts drop const only
  * for read-only callers, which never write through the view. */
-static void view_of(const bma_heap *h, view *v)
+static HOT_INLINE void view_of(const bma_heap *h, view *v)
 {
     header *hdr =
         (header *)(uintptr_t)h; /* NOLINT(performance-no-int-to-ptr): drops const; read-only callers never write */
@@ -459,9 +461,6 @@ static void index_update(const view *v, size_t first, size_t last, uint64_t befo
 {
     size_t level, w;
     bool same = first == last;
-    if (v->l.levels == 0) {
-        return;
-    }
     for (w = first; w <= last; w++) {
         uint64_t x = v->free_bits[w];
         unsigned char longest = (unsigned char)longest_in_word(x);
@@ -631,10 +630,10 @@ static size_t find_run(const view *v, size_t count, size_t align)
         return NOT_FOUND;
     }
     while (pos != NOT_FOUND && (fit = find_from(v, pos, count)) != NOT_FOUND) {
-        if (fit == pos) {
+        pos = align_up(a, fit);
+        if (pos == fit) {
             return fit;
         }
-        pos = align_up(a, fit);
     }
     return NOT_FOUND;
 }
@@ -749,7 +748,9 @@ static void set_free(const view *v, size_t first, size_t n, bool free)
 {
     uint64_t before = v->free_bits[first / BITS];
     bits_fill(v->free_bits, first, n, free);
-    index_update(v, first / BITS, (first + n - 1u) / BITS, before);
+    if (v->l.levels != 0) {
+        index_update(v, first / BITS, (first + n - 1u) / BITS, before);
+    }
     if (free) {
         note_freed(v, first, n);
     } else {
