@@ -369,12 +369,11 @@ static size_t longest_in_word(uint64_t x)
     for (k = 1; k < 6; k++) {
         folds[k] = folds[k - 1u] & (folds[k - 1u] >> (1u << (k - 1u)));
     }
-    for (k = 6; k > 0; k--) {
+    for (k = 6; k > 0; k--) { /* branch-free: whether a step lengthens the run is data */
         uint64_t longer = runs & (folds[k - 1u] >> length);
-        if (longer != 0) {
-            runs = longer;
-            length += (size_t)1 << (k - 1u);
-        }
+        uint64_t taken = (uint64_t)0 - (uint64_t)(longer != 0);
+        runs = (longer & taken) | (runs & ~taken);
+        length += (size_t)(taken & ((uint64_t)1 << (k - 1u)));
     }
     return length;
 }
@@ -411,8 +410,10 @@ static size_t children_end(const view *v, size_t level, size_t i)
     return end < below ? end : below;
 }
 
-/* The summary of nodes [first, end) of a level taken as one run of chunks. */
-static node combine(const view *v, size_t level, size_t first, size_t end)
+/* The summary of nodes [first, end) of a level taken as one run of chunks.
+ * combine() instantiates it for the words apart, where summaries are bit
+ * operations and every span but the heap's last is 64. */
+static HOT_INLINE node combine_at(const view *v, size_t level, size_t first, size_t end)
 {
     node n;
     size_t c, left = 0, run = 0, longest = 0;
@@ -430,6 +431,11 @@ static node combine(const view *v, size_t level, size_t first, size_t end)
     n.right = (uint64_t)run;
     n.longest = (uint64_t)longest;
     return n;
+}
+
+static node combine(const view *v, size_t level, size_t first, size_t end)
+{
+    return level == 0 ? combine_at(v, 0, first, end) : combine_at(v, level, first, end);
 }
 
 /* Node i of a stored level as its children say it should be. */
