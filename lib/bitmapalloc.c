@@ -206,26 +206,24 @@ static void bits_fill(uint64_t *bits, size_t first, size_t n, bool value)
 /* Shift-and folding: x &= x >> s keeps bit i iff bit i + s was set too. With
  * 2^m <= n < 2^(m+1), shifts by 1, 2, ..., 2^(m-1) leave bit i set iff bits
  * [i, i + 2^m) are set, and a last shift by n - 2^m < 2^m extends that to
- * [i, i + n). A plan holds this for one n; the unused doubling shifts are by
- * 0, which changes nothing. So a search folds every word it visits with the
- * same branch-free steps, none waiting on another to know its shift (a loop
- * that stopped once x was 0 mispredicted on half the words, and one that
- * derived each shift from the last was most of a small heap's search). */
+ * [i, i + n). A plan holds this for one n. A search folds every word it
+ * visits with the same plan, so the m-step loop exits at the same point each
+ * time and predicts well; a loop that also stopped once x was 0 mispredicted
+ * on half the words, and one that derived each shift from the last was most
+ * of a small heap's search. */
 typedef struct fold_plan {
-    unsigned doubling; /* 2^m - 1: bit k set iff the shift by 2^k is taken */
-    unsigned last;     /* n - 2^m */
-    uint64_t inside;   /* all ones iff n <= 64, so that a longer run never fits inside a word */
+    unsigned doublings; /* m */
+    unsigned last;      /* n - 2^m */
+    uint64_t inside;    /* all ones iff n <= 64, so that a longer run never fits inside a word */
 } fold_plan;
 
 static fold_plan fold_plan_for(size_t n)
 {
     fold_plan p;
-    unsigned top;
     p.inside = n <= BITS ? ~UINT64_C(0) : 0;
     n = n <= BITS ? n : 1u;
-    top = 1u << (63u - clz64((uint64_t)n)); /* 2^m */
-    p.doubling = top - 1u;
-    p.last = (unsigned)n - top;
+    p.doublings = 63u - clz64((uint64_t)n);
+    p.last = (unsigned)(n - ((size_t)1 << p.doublings));
     return p;
 }
 
@@ -233,12 +231,10 @@ static fold_plan fold_plan_for(size_t n)
  * bit i of x; 0 if n > 64. */
 static HOT_INLINE uint64_t fold_with(const fold_plan *p, uint64_t x)
 {
-    x &= x >> (p->doubling & 1u);
-    x &= x >> (p->doubling & 2u);
-    x &= x >> (p->doubling & 4u);
-    x &= x >> (p->doubling & 8u);
-    x &= x >> (p->doubling & 16u);
-    x &= x >> (p->doubling & 32u);
+    unsigned k;
+    for (k = 0; k < p->doublings; k++) {
+        x &= x >> (1u << k);
+    }
     x &= x >> p->last;
     return x & p->inside;
 }
