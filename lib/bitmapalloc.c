@@ -235,7 +235,7 @@ static HOT_INLINE uint64_t fold_with(const fold_plan *p, uint64_t x)
     for (k = 0; k < p->doublings; k++) {
         x &= x >> (1u << k);
     }
-    x &= x >> p->last;
+    x &= x >> (p->last & (BITS - 1u)); /* last < 2^m <= 64; the mask says so to analyzers */
     return x & p->inside;
 }
 
@@ -367,7 +367,7 @@ static size_t longest_in_word(uint64_t x)
     }
     for (k = 6; k > 0; k--) { /* branch-free: whether a step lengthens the run is data */
         uint64_t longer = runs & (folds[k - 1u] >> length);
-        uint64_t taken = (uint64_t)0 - (uint64_t)(longer != 0);
+        uint64_t taken = longer != 0 ? ALL_FREE : 0;
         runs = (longer & taken) | (runs & ~taken);
         length += (size_t)(taken & ((uint64_t)1 << (k - 1u)));
     }
