@@ -70,7 +70,7 @@ static void every_power_of_two_alignment_1_to_4096(void)
     for (k = 0; k < sizeof chunk_sizes / sizeof chunk_sizes[0]; k++) {
         size_t cs = chunk_sizes[k];
         heap_fx fx;
-        if (!fx_new_ex(&fx, cs, 3 * 4096 / cs + 70, 0, 4096, 0)) {
+        if (!fx_new_ex(&fx, cs, (size_t)3 * 4096 / cs + 70, 0, 4096, 0)) {
             return;
         }
         CHECK_EQ(fx.st.chunks_offset % cs, 0);
@@ -99,7 +99,7 @@ static void alignment_is_measured_from_buffer_start(void)
         unsigned char *mem;
         bma_heap *h = NULL;
         memset(&fx, 0, sizeof fx);
-        if (!CHECK_STATUS(bma_buffer_size(cs, (2 * 4096 / cs + 40) * cs, &need), BMA_OK)) {
+        if (!CHECK_STATUS(bma_buffer_size(cs, ((size_t)2 * 4096 / cs + 40) * cs, &need), BMA_OK)) {
             return;
         }
         mem = xaligned(4096, need + 8);
@@ -231,12 +231,12 @@ static void aligned_request_skips_misaligned_free_runs(void)
     CHECK_STATUS(bma_free_chunks(fx.h, a8 + 1, 8), BMA_OK);
     CHECK_STATUS(bma_free_chunks(fx.h, a8 + 24, 8), BMA_OK);
     /* 8 chunks at 128-byte alignment: not at a8 + 1, but at a8 + 24. */
-    CHECK_STATUS(bma_alloc(fx.h, 8 * 16, 128, &p), BMA_OK);
+    CHECK_STATUS(bma_alloc(fx.h, (size_t)8 * 16, 128, &p), BMA_OK);
     CHECK_EQ(index_of(fx.h, p), a8 + 24);
     CHECK_STATUS(bma_free(fx.h, p), BMA_OK);
     /* 7 chunks at 128: the first hole [a8+1, a8+9) holds an aligned 1-chunk
      * start only at a8 + 8, so it takes a8 + 24 again. */
-    CHECK_STATUS(bma_alloc(fx.h, 7 * 16, 128, &p), BMA_OK);
+    CHECK_STATUS(bma_alloc(fx.h, (size_t)7 * 16, 128, &p), BMA_OK);
     CHECK_EQ(index_of(fx.h, p), a8 + 24);
     /* 1 chunk at 128 fits at a8 + 8, the end of the first hole. */
     CHECK_STATUS(bma_alloc(fx.h, 1, 128, &p), BMA_OK);

@@ -124,15 +124,16 @@ static void write_one_byte_past_slice(heap_fx *fx)
 
 static void read_one_byte_past_slice(heap_fx *fx)
 {
-    volatile unsigned char *p = alloc_one(fx);
+    const volatile unsigned char *p = alloc_one(fx);
     unsigned char c = p[CS];
     (void)c;
 }
 
 static void write_to_freed_slice(heap_fx *fx)
 {
-    volatile unsigned char *p = alloc_one(fx);
-    if (bma_free(fx->h, (void *)(uintptr_t)p) != BMA_OK) {
+    unsigned char *slice = alloc_one(fx);
+    volatile unsigned char *p = slice;
+    if (bma_free(fx->h, slice) != BMA_OK) {
         _exit(96);
     }
     p[0] = 1;

@@ -26,7 +26,7 @@ static int slice_cmp(const void *a, const void *b)
 static size_t metadata_bound(size_t cs, size_t count)
 {
     size_t words = ceil_div(count, 64);
-    return 128 + 3 * 8 * words + cs;
+    return 128 + (size_t)3 * 8 * words + cs;
 }
 
 /* One heap of capacity bytes: allocate until ENOMEM (mixed sizes, then single

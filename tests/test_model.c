@@ -27,7 +27,7 @@ static void check_same_state(const heap_fx *fx, const orc_heap *o)
     bma_stats a = stats_of(fx->h), b;
     walk_list w = walk_all(fx->h);
     size_t *idx = xmalloc((a.chunk_count + 1) * sizeof *idx), *cnt = xmalloc((a.chunk_count + 1) * sizeof *cnt);
-    size_t n, i;
+    size_t n;
     memset(&b, 0, sizeof b);
     CHECK_STATUS(orc_get_stats(o, &b), BMA_OK);
     CHECK_EQ(a.free_chunks, b.free_chunks);
@@ -37,7 +37,7 @@ static void check_same_state(const heap_fx *fx, const orc_heap *o)
     CHECK_EQ(a.chunk_count, b.chunk_count);
     n = orc_walk(o, idx, cnt, a.chunk_count + 1);
     if (CHECK_EQ(w.n, n)) {
-        for (i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++) {
             CHECK_EQ(w.index[i], idx[i]);
             CHECK_EQ(w.count[i], cnt[i]);
         }
@@ -80,7 +80,7 @@ static void every_size_and_alignment_matches_first_fit(void)
     const int drop[] = {0, 1, 0, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 0, 1, 1, 0, 1, 1, 0};
     size_t k;
     for (k = 0; k < sizeof chunk_sizes / sizeof chunk_sizes[0]; k++) {
-        size_t cs = chunk_sizes[k], count, align;
+        size_t cs = chunk_sizes[k];
         heap_fx fx;
         orc_heap *o;
         if (!fx_new_ex(&fx, cs, 480, 0, 8192, 0)) {
@@ -88,8 +88,8 @@ static void every_size_and_alignment_matches_first_fit(void)
         }
         o = model_of(&fx);
         if (build_layout(&fx, o, counts, drop, sizeof counts / sizeof counts[0])) {
-            for (count = 1; count <= 80 && CASE_OK(); count++) {
-                for (align = 0; align <= 8192; align = align == 0 ? 1 : 2 * align) {
+            for (size_t count = 1; count <= 80 && CASE_OK(); count++) {
+                for (size_t align = 0; align <= 8192; align = align == 0 ? 1 : 2 * align) {
                     void *p = NULL;
                     size_t want = SIZE_MAX;
                     bma_status s_lib, s_orc;
@@ -121,7 +121,7 @@ static void large_fragmented_heaps_match_first_fit(void)
     const size_t big[] = {100, 255, 511, 512, 513, 1000, 2047, 4095, 4096, 4097, 9000, 20000, 40000};
     size_t k;
     for (k = 0; k < sizeof chunk_counts / sizeof chunk_counts[0]; k++) {
-        size_t n = chunk_counts[k], i, count, a, idx_lib = 0, idx_orc = 0, fit = 0, probes = 0;
+        size_t n = chunk_counts[k], i, a, idx_lib = 0, idx_orc = 0, fit = 0, probes = 0;
         heap_fx fx;
         orc_heap *o;
         rng r = {42 + k};
@@ -155,7 +155,7 @@ static void large_fragmented_heaps_match_first_fit(void)
         }
         check_same_state(&fx, o);
         for (i = 0; i < 70 + sizeof big / sizeof big[0] && CASE_OK(); i++) {
-            count = i < 70 ? i + 1 : big[i - 70];
+            size_t count = i < 70 ? i + 1 : big[i - 70];
             for (a = 0; a < 5; a++) {
                 size_t align = a == 0 ? 0 : (size_t)4 << (3 * a); /* 0, 32, 256, 2048, 16384 */
                 void *p = NULL;

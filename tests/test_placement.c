@@ -201,9 +201,9 @@ static void exact_multiples_of_64(void)
     CHECK_EQ(idx, 0);
     CHECK_EQ(stats_of(fx.h).free_chunks, 0);
     CHECK_STATUS(bma_free_chunks(fx.h, 0, 192), BMA_OK);
-    CHECK_STATUS(bma_alloc(fx.h, 128 * 16, 0, &p), BMA_OK);
+    CHECK_STATUS(bma_alloc(fx.h, (size_t)128 * 16, 0, &p), BMA_OK);
     CHECK_PTR_EQ(p, bma_chunk_ptr(fx.h, 0));
-    CHECK_STATUS(bma_alloc(fx.h, 64 * 16, 0, &p), BMA_OK);
+    CHECK_STATUS(bma_alloc(fx.h, (size_t)64 * 16, 0, &p), BMA_OK);
     CHECK_PTR_EQ(p, bma_chunk_ptr(fx.h, 128));
     fx_free(&fx);
 

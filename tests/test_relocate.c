@@ -45,14 +45,13 @@ static void check_same_contents(bma_heap *orig, bma_heap *copy, int check_patter
 {
     walk_list a = walk_all(orig), b = walk_all(copy);
     bma_stats sa = stats_of(orig), sb = stats_of(copy);
-    size_t i;
     /* Chunks taken by alloc_chunks, resize and realloc were never written:
      * detach marks them defined for Valgrind, so the compare is of bytes. */
     CHECK_STATUS(bma_detach(orig), BMA_OK);
     CHECK_STATUS(bma_detach(copy), BMA_OK);
     CHECK_EQ(memcmp(&sa, &sb, sizeof sa), 0);
     if (CHECK_EQ(a.n, b.n)) {
-        for (i = 0; i < a.n; i++) {
+        for (size_t i = 0; i < a.n; i++) {
             unsigned char *pa = bma_chunk_ptr(orig, a.index[i]), *pb = bma_chunk_ptr(copy, b.index[i]);
             CHECK_EQ(a.index[i], b.index[i]);
             CHECK_EQ(a.count[i], b.count[i]);
@@ -212,7 +211,8 @@ static void heap_survives_a_round_trip_through_a_file(void)
     unsigned char *buf;
     bma_heap *h2 = NULL;
     size_t got;
-    if (!CHECK(f != NULL)) {
+    CHECK(f != NULL);
+    if (f == NULL) {
         return;
     }
     if (!build_busy_heap(&fx, 4000)) {

@@ -325,7 +325,7 @@ static void walk_reports_allocations_in_index_order(void)
 {
     heap_fx fx;
     walk_list w;
-    size_t idx = 0, i;
+    size_t idx = 0;
     const size_t want_index[] = {0, 2, 5, 64, 100, 127};
     const size_t want_count[] = {2, 3, 59, 1, 27, 1};
     if (!fx_new(&fx, CS, 128)) {
@@ -349,7 +349,7 @@ static void walk_reports_allocations_in_index_order(void)
     CHECK_STATUS(bma_alloc_chunks(fx.h, 59, &idx), BMA_OK); /* [5, 64) */
     w = walk_all(fx.h);
     if (CHECK_EQ(w.n, 6)) {
-        for (i = 0; i < 6; i++) {
+        for (size_t i = 0; i < 6; i++) {
             CHECK_CTX("entry %zu", i);
             CHECK_EQ(w.index[i], want_index[i]);
             CHECK_EQ(w.count[i], want_count[i]);
@@ -407,7 +407,8 @@ static void strerror_names_every_status(void)
         const char *msg = bma_strerror((bma_status)s);
         seen[s] = msg;
         CHECK_CTX("%s", check_status_name(s));
-        if (!CHECK(msg != NULL)) {
+        CHECK(msg != NULL);
+        if (msg == NULL) {
             continue;
         }
         CHECK(msg[0] != '\0');

@@ -24,13 +24,14 @@
 
 /* ------------------------------------------------------------ memory */
 
-/* malloc of exactly n bytes (so ASan reports any access past n); exits if
- * the machine is out of memory, which is not a finding of the test. */
+/* malloc of exactly n bytes (so ASan and Valgrind report any access past n,
+ * and Valgrind any access at all for n == 0); exits if the machine is out of
+ * memory, which is not a finding of the test. */
 static inline void *xmalloc(size_t n)
 {
-    void *p = malloc(n);
-    if (p == NULL && n == 0) {
-        p = malloc(1);
+    void *p = malloc(n); /* NOLINT(clang-analyzer-optin.portability.UnixAPI): n == 0 is deliberate, NULL is handled */
+    if (p == NULL) {
+        p = n == 0 ? malloc(1) : NULL; /* malloc(0) may return NULL */
     }
     if (p == NULL) {
         fprintf(stderr, "test setup: out of memory allocating %zu bytes\n", n);
