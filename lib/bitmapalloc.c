@@ -192,7 +192,7 @@ static void bits_fill(uint64_t *bits, size_t first, size_t n, bool value)
 {
     uint64_t *word = &bits[first / BITS], fill = value ? ~UINT64_C(0) : 0, mask;
     size_t from = first % BITS;
-    while (from + n > BITS) {
+    while (n > BITS - from) {
         mask = ~UINT64_C(0) << from;
         *word = (*word & ~mask) | (fill & mask);
         word++;
@@ -217,6 +217,7 @@ typedef struct fold_plan {
     uint64_t inside;    /* all ones iff n <= 64, so that a longer run never fits inside a word */
 } fold_plan;
 
+/* n >= 1. */
 static fold_plan fold_plan_for(size_t n)
 {
     fold_plan p;
@@ -379,7 +380,8 @@ static size_t longest_in_word(uint64_t x)
 static HOT_INLINE summary summary_of(const view *v, size_t level, size_t i)
 {
     summary s;
-    s.span = i + 1u < v->l.level_nodes[level] ? BITS << (FANOUT_SHIFT * level) : v->chunk_count - node_first(level, i);
+    s.span = i + 1u < v->l.level_nodes[level] ? (size_t)BITS << (FANOUT_SHIFT * level)
+                                              : v->chunk_count - node_first(level, i);
     if (level == 0) {
         uint64_t x = v->free_bits[i];
         s.left = edge_left(x);
@@ -458,7 +460,9 @@ static bool node_update(const view *v, size_t level, size_t i)
 
 /* Brings the index up to date after a change to bitmap words [first, last];
  * before is word first's old value. A change inside one word that leaves its
- * edge runs and longest run as they were changes no node, and stops here. */
+ * edge runs and longest run as they were changes no node, and stops here.
+ * Only for heaps with a level 1: without one there are no word bytes either,
+ * and word_longest would point at the chunks. */
 static void index_update(const view *v, size_t first, size_t last, uint64_t before)
 {
     size_t level, w;
@@ -510,8 +514,9 @@ static size_t scan_words(const view *v, size_t i, size_t end, size_t count, size
 
 /* Looks for the first fit among nodes [i, end) of one level, given carry free
  * chunks right before node i. Returns the start chunk if a run begins before
- * node i or at a node's left edge; else stores in *into the first node that
- * holds the run inside it, or NOT_FOUND, and updates carry. */
+ * node i or at a node's left edge, or (level 0 only) inside a word; else
+ * stores in *into the first node of a stored level that holds the run inside
+ * it, or NOT_FOUND, and updates carry. */
 static size_t scan_level(const view *v, size_t level, size_t i, size_t end, size_t count, size_t *carry, size_t *into)
 {
     if (level == 0) {
@@ -532,8 +537,8 @@ static size_t scan_level(const view *v, size_t level, size_t i, size_t end, size
     return NOT_FOUND;
 }
 
-/* The first fit inside node i of a stored level, which holds one
- * (node_holds). Each step scans the node's children; the words answer
+/* The first fit inside node i of a stored level (level >= 1), which holds
+ * one (node_holds). Each step scans the node's children; the words answer
  * directly, so the walk ends there at the latest. */
 static size_t descend(const view *v, size_t level, size_t i, size_t count)
 {
@@ -745,7 +750,8 @@ static int note_live(size_t index, size_t count, void *ctx)
 
 /* ------------------------------------------------------- state changes */
 
-/* Marks chunks [first, first + n) free or used, keeping the index in step. */
+/* Marks chunks [first, first + n) free or used, keeping the index in step;
+ * n >= 1. */
 static void set_free(const view *v, size_t first, size_t n, bool free)
 {
     uint64_t before = v->free_bits[first / BITS];
