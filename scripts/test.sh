@@ -2,7 +2,8 @@
 # Builds bitmapalloc several ways and runs every test suite in each:
 #   gcc, clang, clang with ASan+UBSan (unit, diff and corpus replay), gcc -m32,
 #   and ASan+UBSan with deep index trees (-DBMA_TOP_NODES=1: replay and diff);
-# then installs the library and builds outside consumers against it.
+# then installs the library and builds outside consumers against it, and
+# checks that every planted-bug patch in fuzz/mutants/ still applies.
 # Usage: scripts/test.sh        (installs missing Debian packages as root)
 set -eu
 cd "$(dirname "$0")/.."
@@ -49,6 +50,25 @@ if scripts/consumer-test.sh; then
     summary="${summary}consumers: pass\n"
 else
     summary="${summary}consumers: FAIL\n"
+fi
+
+# The mutation check (scripts/mutation-test.sh) is too slow for every run,
+# but a planted-bug patch that no longer applies would silently drop out of
+# it, so every patch must still apply to lib/ as it is now.
+echo "=== mutants: every fuzz/mutants/*.patch applies to lib/"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    stale=""
+    for p in fuzz/mutants/*.patch; do
+        git apply --check "$p" 2>/dev/null || stale="$stale $p"
+    done
+    if [ -z "$stale" ]; then
+        summary="${summary}mutants apply: pass\n"
+    else
+        echo "stale mutant patches (rewrite them against lib/):$stale"
+        summary="${summary}mutants apply: FAIL\n"
+    fi
+else
+    echo "not a git checkout: skipped"
 fi
 
 echo "=== summary"
