@@ -461,12 +461,14 @@ static bool node_update(const view *v, size_t level, size_t i)
 /* Brings the index up to date after a change to bitmap words [first, last];
  * before is word first's old value. A change inside one word that leaves its
  * edge runs and longest run as they were changes no node, and stops here.
- * Only for heaps with a level 1: without one there are no word bytes either,
- * and word_longest would point at the chunks. */
+ * A heap without index levels has nothing to update (and no word bytes). */
 static void index_update(const view *v, size_t first, size_t last, uint64_t before)
 {
     size_t level, w;
     bool same = first == last;
+    if (v->l.levels == 0) {
+        return;
+    }
     for (w = first; w <= last; w++) {
         uint64_t x = v->free_bits[w];
         unsigned char longest = (unsigned char)longest_in_word(x);
@@ -489,7 +491,7 @@ static void index_update(const view *v, size_t first, size_t last, uint64_t befo
 }
 
 /* scan_level() over bitmap words, where a summary is a few bit operations
- * and a fit inside a word is found at once, so *into is never set. A used
+ * and a fit inside a word is returned at once, so *into never names a word. A used
  * word needs no case of its own: its edge runs are 0 and its fold is empty,
  * and an extra branch on it mispredicted often. */
 static size_t scan_words(const view *v, size_t i, size_t end, size_t count, size_t *carry, size_t *into)
@@ -756,9 +758,7 @@ static void set_free(const view *v, size_t first, size_t n, bool free)
 {
     uint64_t before = v->free_bits[first / BITS];
     bits_fill(v->free_bits, first, n, free);
-    if (v->l.levels != 0) {
-        index_update(v, first / BITS, (first + n - 1u) / BITS, before);
-    }
+    index_update(v, first / BITS, (first + n - 1u) / BITS, before);
     if (free) {
         note_freed(v, first, n);
     } else {
