@@ -61,6 +61,7 @@ fz_build_dir() { echo "$FZ_ROOT/build/fuzz-$1"; }
 fz_build() {
     local engine=$1 dir
     dir=$(fz_build_dir "$engine")
+    mkdir -p "$(dirname "$dir")" # build/: the setup and build logs sit beside $dir
     local common=(-Dtests=false -Ddefault_library=static -Db_lundef=false -Dbuildtype=debugoptimized)
     if [ ! -f "$dir/build.ninja" ]; then
         case $engine in
