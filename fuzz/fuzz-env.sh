@@ -56,6 +56,8 @@ fz_build_dir() { echo "$FZ_ROOT/build/fuzz-$1"; }
 #   libfuzzer  clang, ASan+UBSan, libFuzzer; the oracle and the engine's pattern
 #              loops are left out of coverage feedback (fuzz/coverage-ignore.txt)
 #   afl        afl-clang-fast with AFL_USE_ASAN/UBSAN, persistent shared-memory driver
+#   afl-cmplog afl-clang-fast with AFL_LLVM_CMPLOG=1 and no sanitizers: the binary
+#              a CMPLOG instance gets with afl-fuzz -c (scripts/fuzz.sh --jobs)
 #   none       the default compiler, ASan+UBSan, replay drivers
 #   coverage   clang source-based coverage, replay drivers
 fz_build() {
@@ -73,6 +75,9 @@ fz_build() {
             afl)
                 CC=afl-clang-fast AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 meson setup "$dir" "$FZ_ROOT" "${common[@]}" \
                     -Dfuzz_engine=afl -Dfuzz_link_args=-fsanitize=fuzzer >"$dir.setup.log" 2>&1 ;;
+            afl-cmplog)
+                CC=afl-clang-fast AFL_LLVM_CMPLOG=1 AFL_QUIET=1 meson setup "$dir" "$FZ_ROOT" "${common[@]}" \
+                    -Dfuzz_engine=afl -Dfuzz_link_args=-fsanitize=fuzzer >"$dir.setup.log" 2>&1 ;;
             none)
                 meson setup "$dir" "$FZ_ROOT" "${common[@]}" -Dfuzz_engine=none \
                     -Db_sanitize=address,undefined >"$dir.setup.log" 2>&1 ;;
@@ -86,6 +91,8 @@ fz_build() {
     fi
     if [ "$engine" = afl ]; then
         AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 ninja -C "$dir" -j"$FZ_NINJA_JOBS" >"$dir.build.log" 2>&1
+    elif [ "$engine" = afl-cmplog ]; then
+        AFL_LLVM_CMPLOG=1 AFL_QUIET=1 ninja -C "$dir" -j"$FZ_NINJA_JOBS" >"$dir.build.log" 2>&1
     else
         ninja -C "$dir" -j"$FZ_NINJA_JOBS" >"$dir.build.log" 2>&1
     fi || { tail -40 "$dir.build.log" >&2; fz_die "build of $dir failed"; }
