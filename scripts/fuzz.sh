@@ -283,9 +283,18 @@ run_afl() {
     progress_end
     local st="$out/main/fuzzer_stats"
     if [ ! -f "$st" ]; then
-        tail -20 "$work/main.log" >&2
-        SUMMARY+=("$h: afl-fuzz did not start (exit $rc); see $work/main.log")
+        # A corpus input that crashes stops AFL++ during calibration.
+        local seed
+        seed=$(grep -a -o "Test case '[^']*' results in a crash" "$work/main.log" | head -1 | sed "s/^Test case '//; s/' results in a crash\$//" || true)
         CRASHED=1
+        if [ -n "$seed" ]; then
+            [ "${seed#/}" != "$seed" ] || seed="$FZ_ROOT/corpus/$h/$seed"
+            SUMMARY+=("$h: the corpus input $seed crashes; AFL++ stopped while calibrating (see ${work#"$FZ_ROOT"/}/main.log)")
+            crash_report "$seed" "$h" "$bin"
+        else
+            tail -20 "$work/main.log" >&2
+            SUMMARY+=("$h: afl-fuzz did not start (exit $rc); see ${work#"$FZ_ROOT"/}/main.log")
+        fi
         return
     fi
     local sts=() execs eps corp cvg
