@@ -94,10 +94,15 @@ trap 'exit 130' INT TERM
 
 SUMMARY=() CRASHED=0 NCRASH=0
 
-# crash_report FILE HARNESS BIN: the summary lines for one crash.
+# crash_report FILE HARNESS BIN: the summary lines for one crash (the first
+# three of a harness in full, then a count).
 crash_report() {
     local f=$1 h=$2 bin=$3
-    NCRASH=$((NCRASH + 1))
+    NCRASH=$((NCRASH + 1)) HCRASH=$((HCRASH + 1))
+    if [ $HCRASH -gt 3 ]; then
+        [ $HCRASH = 4 ] && SUMMARY+=("    ... more crashes in $(dirname "$f")")
+        return 0
+    fi
     SUMMARY+=("    CRASH $f"
               "      replay:   FUZZ_TRACE=1 $bin '$f'"
               "      minimise: scripts/fuzz-corpus.sh minimize-crash '$f' --harness $h")
@@ -316,6 +321,7 @@ run_afl() {
 }
 
 for h in "${HARNESSES[@]}"; do
+    HCRASH=0
     "run_$ENGINE" "$h"
 done
 
