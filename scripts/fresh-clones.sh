@@ -12,9 +12,9 @@
 #                  and minimise commands it prints are then run as printed:
 #                  the replay must fail with the MISMATCH, the minimise must
 #                  write a .min file that still fails
-#   fuzz-corpus    scripts/fuzz-corpus.sh merge --harness fuzz_sizes, then
-#                  scripts/fuzz-corpus.sh seeds must rewrite the committed
-#                  seed-* files byte for byte (git diff)
+#   fuzz-corpus    scripts/fuzz-corpus.sh seeds must rewrite the committed
+#                  seeds byte for byte (git status), then scripts/fuzz-corpus.sh
+#                  merge --harness fuzz_sizes must merge and keep the seeds
 #   fuzz-coverage  scripts/fuzz-coverage.sh --harness fuzz_sizes
 #   bench          scripts/bench.sh --quick --reps 1
 #   mutation-test  scripts/mutation-test.sh --seconds 5 --only 01 (baseline included)
@@ -44,8 +44,8 @@ command_of() {
     case $1 in
         fuzz-afl) echo "scripts/fuzz.sh 60 --engine afl --jobs 2 --harness fuzz_ops" ;;
         fuzz-fork) echo "scripts/fuzz.sh 20 --jobs 2 --harness fuzz_sizes" ;;
-        fuzz-crash) echo "patch -p1 < fuzz/mutants/01-bit-range-63-bits.patch; scripts/fuzz.sh 20 --harness fuzz_ops; then its replay and minimise commands" ;;
-        fuzz-corpus) echo "scripts/fuzz-corpus.sh merge --harness fuzz_sizes; scripts/fuzz-corpus.sh seeds; git diff --exit-code corpus/" ;;
+        fuzz-crash) echo "git apply fuzz/mutants/01-bit-range-63-bits.patch; scripts/fuzz.sh 20 --harness fuzz_ops; then its replay and minimise commands" ;;
+        fuzz-corpus) echo "scripts/fuzz-corpus.sh seeds; git status corpus/; scripts/fuzz-corpus.sh merge --harness fuzz_sizes" ;;
         fuzz-coverage) echo "scripts/fuzz-coverage.sh --harness fuzz_sizes" ;;
         bench) echo "scripts/bench.sh --quick --reps 1" ;;
         mutation-test) echo "scripts/mutation-test.sh --seconds 5 --only 01" ;;
@@ -62,9 +62,8 @@ command_of() {
 
 # fuzz-crash: a planted bug must be reported with commands that work as printed.
 fuzz_crash() {
-    patch -p1 -s <fuzz/mutants/01-bit-range-63-bits.patch || { echo "the planted bug does not apply"; return 1; }
-    local out=build/fresh-clones-fuzz.out rc=0
-    mkdir -p build
+    git apply fuzz/mutants/01-bit-range-63-bits.patch || { echo "fuzz-crash: the planted bug does not apply"; return 1; }
+    local out=$LOGS/fuzz.out rc=0
     scripts/fuzz.sh 20 --harness fuzz_ops 2>&1 | tee "$out" || rc=$?
     if [ $rc = 0 ]; then
         echo "fuzz-crash: scripts/fuzz.sh exited 0 on a planted bug"
@@ -79,16 +78,16 @@ fuzz_crash() {
         return 1
     fi
     echo "+ $replay"
-    if bash -c "$replay" >build/fresh-clones-replay.log 2>&1; then
+    if bash -c "$replay" >"$LOGS/replay.log" 2>&1; then
         echo "fuzz-crash: the replay command exited 0"
         return 1
     fi
-    grep -a -m1 'MISMATCH' build/fresh-clones-replay.log ||
-        { echo "fuzz-crash: the replay printed no MISMATCH"; tail -5 build/fresh-clones-replay.log; return 1; }
+    grep -a -m1 'MISMATCH' "$LOGS/replay.log" ||
+        { echo "fuzz-crash: the replay printed no MISMATCH"; tail -5 "$LOGS/replay.log"; return 1; }
     echo "+ $minimise"
-    bash -c "$minimise" 2>&1 | tee build/fresh-clones-minimise.log
+    bash -c "$minimise" 2>&1 | tee "$LOGS/minimise.log"
     local min
-    min=$(sed -n 's/^minimized: .* bytes: //p' build/fresh-clones-minimise.log)
+    min=$(sed -n 's/^minimized: .* bytes: //p' "$LOGS/minimise.log")
     if [ -z "$min" ] || [ ! -f "$min" ]; then
         echo "fuzz-crash: the minimise command wrote no .min file"
         return 1
@@ -101,14 +100,17 @@ fuzz_crash() {
 }
 
 fuzz_corpus() {
-    scripts/fuzz-corpus.sh merge --harness fuzz_sizes || return 1
     scripts/fuzz-corpus.sh seeds || return 1
-    if ! git diff --quiet -- corpus/; then
-        echo "fuzz-corpus: scripts/fuzz-corpus.sh seeds changed committed seed files:"
-        git diff --stat -- corpus/ | tail -5
+    if [ -n "$(git status --porcelain -- corpus/)" ]; then
+        echo "fuzz-corpus: scripts/fuzz-corpus.sh seeds did not rewrite the committed seeds byte for byte:"
+        git status --porcelain -- corpus/ | head -10
         return 1
     fi
     echo "fuzz-corpus: the seeds rewrite byte for byte"
+    scripts/fuzz-corpus.sh merge --harness fuzz_sizes | tee "$LOGS/merge.log" || return 1
+    grep -q '^corpus/fuzz_sizes: [0-9]* -> [0-9]* files$' "$LOGS/merge.log" ||
+        { echo "fuzz-corpus: the merge did not report corpus/fuzz_sizes"; return 1; }
+    [ -n "$(find corpus/fuzz_sizes -name 'seed-*')" ] || { echo "fuzz-corpus: the merge dropped the seeds"; return 1; }
 }
 
 run_one() { # NAME, in the current directory (a fresh clone)
@@ -147,6 +149,10 @@ command -v git >/dev/null 2>&1 || { echo "fresh-clones: git is missing (apt-get 
 ROWS=() failed=0 t_all=$SECONDS
 for n in "${NAMES[@]}"; do
     dir=$(mktemp -d "${TMPDIR:-/tmp}/bma-fresh-$n.XXXXXX")
+    # The runner's own files go beside the clone, never into it: nothing
+    # may exist in the clone before the script's first command.
+    LOGS=$dir.logs
+    mkdir -p "$LOGS"
     echo
     echo "######## fresh clone $dir: $(command_of "$n")"
     t0=$SECONDS
@@ -160,11 +166,11 @@ for n in "${NAMES[@]}"; do
     secs=$((SECONDS - t0))
     if [ $rc = 0 ]; then
         status=pass
-        [ "${BMA_KEEP_CLONES:-0}" = 1 ] || rm -rf "$dir"
+        [ "${BMA_KEEP_CLONES:-0}" = 1 ] || rm -rf "$dir" "$LOGS"
     else
         status="FAIL ($rc)"
         failed=$((failed + 1))
-        echo "######## $n failed with status $rc; clone kept in $dir"
+        echo "######## $n failed with status $rc; clone kept in $dir (the runner's logs in $LOGS)"
     fi
     echo "######## $n: $status in $secs s"
     ROWS+=("$(printf '%-14s %-9s %5s s  %s' "$n" "$status" "$secs" "$(command_of "$n")")")
