@@ -245,8 +245,11 @@ run_afl() {
     mkdir -p "$work"
     rm -f "$work"/*.statsd "$work"/*.statsd.port
     dict="$FZ_ROOT/fuzz/$h.dict"
+    # AFL_FAST_CAL: calibrate each corpus input in 3 runs instead of 8; the
+    # harnesses are deterministic (stability 100%), and calibrating the ~1000
+    # inputs of corpus/fuzz_ops took minutes of a short run.
     export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_AUTORESUME=1 \
-        AFL_NO_AFFINITY=1 AFL_QUIET=1 AFL_STATSD=1 AFL_STATSD_HOST=127.0.0.1
+        AFL_NO_AFFINITY=1 AFL_QUIET=1 AFL_STATSD=1 AFL_STATSD_HOST=127.0.0.1 AFL_FAST_CAL=1
     local common=(-i "$FZ_ROOT/corpus/$h" -o "$out" -V "$SECS" -t 5000)
     [ -f "$dict" ] && common+=(-x "$dict")
     local names=(main) extra
