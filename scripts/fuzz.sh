@@ -45,7 +45,7 @@ for h in "${HARNESSES[@]}"; do fz_is_harness "$h" || fz_die "unknown harness $h 
 EVERY=${FUZZ_PROGRESS_SECS:-5}
 [[ $EVERY =~ ^[1-9][0-9]*$ ]] || fz_die "FUZZ_PROGRESS_SECS must be a positive whole number"
 
-echo "fuzz.sh: ${#HARNESSES[@]} harness(es) (${HARNESSES[*]}), ${SECS} s each, $ENGINE, $JOBS instance(s)."
+echo "fuzz.sh: ${#HARNESSES[@]} harness(es) (${HARNESSES[*]}), ${SECS} s each ($((${#HARNESSES[@]} * SECS)) s of fuzzing after the build), $ENGINE, $JOBS instance(s)."
 echo "Each input drives bitmapalloc and a naive reference model (oracle/) side by side;"
 echo "any difference, sanitizer report or failed check is a crash."
 
