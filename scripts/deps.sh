@@ -32,3 +32,22 @@ meson_configure() {
         meson setup "$dir" "$@" >/dev/null
     fi
 }
+
+# Can this machine execute 32-bit x86 programs natively? Some kernels are
+# built without IA32 emulation ("Exec format error"); the -m32 builds then
+# run their programs under qemu-i386 (package qemu-user) instead.
+# Returns 0 if they run natively, 1 if not, 2 if gcc -m32 cannot even link.
+m32_runs_natively() {
+    m32d=$(mktemp -d "${TMPDIR:-/tmp}/bma-m32.XXXXXX")
+    printf 'int main(void) { return 0; }\n' >"$m32d/t.c"
+    if ! gcc -m32 "$m32d/t.c" -o "$m32d/t" >/dev/null 2>&1; then
+        rm -rf "$m32d"
+        return 2
+    fi
+    if "$m32d/t" >/dev/null 2>&1; then
+        rm -rf "$m32d"
+        return 0
+    fi
+    rm -rf "$m32d"
+    return 1
+}
