@@ -36,7 +36,9 @@ run_build() {
     echo "=== $name: test"
     # shellcheck disable=SC2086 # SUITES is a list of --suite options
     if meson test -C "build/$name" --print-errorlogs --num-processes 2 ${SUITES:-}; then
-        summary="$summary$name: pass$( [ "$name" = m32 ] && printf '%s' "${M32_NOTE:-}")\n"
+        note=""
+        [ "$name" != m32 ] || note=${M32_NOTE:-}
+        summary="$summary$name: pass$note\n"
     else
         summary="$summary$name: FAIL\n"
     fi
