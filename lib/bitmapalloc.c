@@ -37,18 +37,17 @@
  * Search hints. A half-full heap keeps small holes near its start that fit
  * one chunk but not two, so a search from chunk 0 rescans the same words on
  * every call, and a single "lowest free chunk" hint skips few of them (a
- * trace of the terminal workload: 11.9 words scanned per allocation from
- * chunk 0, 10.5 from the lowest free word, 2.8 from the hints below, on a
- * heap of 4080 chunks). So the header keeps one hint per size class:
- * hint[c] is a chunk index before which no run of threshold(c) free chunks
- * starts (classes 1..16 chunks one each, then 17..64, then 65 and more).
- * A hint is a lower bound, never an answer: the search for n chunks starts
- * at the hint of n's class and finds the same first fit a search from 0
- * would. A successful unaligned allocation of n at s raises the classes of
- * threshold >= n to s + n (first fit proves that no such run starts before
- * s); a free lowers the classes whose threshold fits in the merged free run
- * to the run's start. Both keep the hints non-decreasing by class, which
- * lets either update stop at the first class it leaves as it was.
+ * model of the terminal workload on a heap of 4080 chunks: 11.9 words
+ * scanned per allocation from chunk 0, 10.5 from the lowest free word, 3.6
+ * from the hints below). So the header keeps one hint per size class:
+ * hint[c] is a bitmap word before which no run of threshold(c) free chunks
+ * starts (thresholds 1, 2, 3, 4, 6, 9, 17, 65). A hint is a lower bound,
+ * never an answer: the search for n chunks starts at the hint of the largest
+ * threshold <= n and finds the first fit a search from 0 would. A successful
+ * unaligned allocation of n at s raises the first class of threshold >= n to
+ * s + n (first fit proves that no such run starts before s); a free lowers
+ * every class whose threshold fits in the merged free run to the run's start.
+ * Only successful calls touch them, so a failed call changes no byte.
  *
  * Invariants (verified by bma_check):
  *   I1  free and start bits past chunk_count are 0.
@@ -58,8 +57,8 @@
  *       by used non-start chunks, and a free needs no size from the caller.
  *   I4  every word's stored longest run and every index node equal what the
  *       bitmap and the node's children say.
- *   I5  the hints are non-decreasing by class, at most chunk_count, and no
- *       run of threshold(c) free chunks starts before hint[c].
+ *   I5  every hint is at most W, and no run of threshold(c) free chunks
+ *       starts before word hint[c].
  */
 #include "bitmapalloc.h"
 
@@ -441,13 +440,26 @@ static size_t longest_in_word(uint64_t x)
     return length;
 }
 
+/* The chunks each node of a level spans: all but the last span the same. */
+typedef struct spans {
+    size_t last, full, last_span; /* the last node's index and span; every other node's span */
+} spans;
+
+static HOT_INLINE spans spans_of(const view *v, size_t level)
+{
+    spans sp;
+    sp.last = level_nodes(v, level) - 1u;
+    sp.full = (size_t)BITS << (FANOUT_SHIFT * level);
+    sp.last_span = v->chunk_count - node_first(level, sp.last);
+    return sp;
+}
+
 /* Summary of node i of a level; level 0 reads the bitmap word, and its
  * stored longest run if there is a level 1 to keep it for. */
-static HOT_INLINE summary summary_of(const view *v, size_t level, size_t i)
+static HOT_INLINE summary summary_of(const view *v, const spans *sp, size_t level, size_t i)
 {
     summary s;
-    s.span = i + 1u < level_nodes(v, level) ? (size_t)BITS << (FANOUT_SHIFT * level)
-                                            : v->chunk_count - node_first(level, i);
+    s.span = i == sp->last ? sp->last_span : sp->full;
     if (level == 0) {
         uint64_t x = v->free_bits[i];
         s.left = edge_left(x);
@@ -468,26 +480,34 @@ static size_t children_end(const view *v, size_t level, size_t i)
     return end < below ? end : below;
 }
 
+/* One step of combining summaries left to right: the running summary n
+ * (run: the free chunks at its right end so far; prefix_free: whether every
+ * child so far was all free) takes in one more child. */
+static HOT_INLINE void combine_step(node *n, size_t *run, bool *prefix_free, const summary *s)
+{
+    bool all_free = s->left == s->span;
+    size_t joined = *run + s->left, best = (size_t)n->longest;
+    n->left += *prefix_free ? s->left : 0;
+    *prefix_free = *prefix_free && all_free;
+    best = s->longest > best ? s->longest : best;
+    n->longest = joined > best ? joined : best;
+    *run = all_free ? *run + s->span : s->right;
+}
+
 /* The summary of nodes [first, end) of a level taken as one run of chunks.
  * combine() instantiates it for the words apart, where summaries are bit
  * operations and every span but the heap's last is 64. */
 static HOT_INLINE node combine_at(const view *v, size_t level, size_t first, size_t end)
 {
-    node n;
-    size_t c, left = 0, run = 0, longest = 0;
+    node n = {0, 0, 0};
+    spans sp = spans_of(v, level);
+    size_t c, run = 0;
     bool prefix_free = true;
     for (c = first; c < end; c++) {
-        summary s = summary_of(v, level, c);
-        bool all_free = s.left == s.span;
-        left += prefix_free ? s.left : 0;
-        prefix_free = prefix_free && all_free;
-        longest = s.longest > longest ? s.longest : longest;
-        longest = run + s.left > longest ? run + s.left : longest;
-        run = all_free ? run + s.span : s.right;
+        summary s = summary_of(v, &sp, level, c);
+        combine_step(&n, &run, &prefix_free, &s);
     }
-    n.left = (uint64_t)left;
     n.right = (uint64_t)run;
-    n.longest = (uint64_t)longest;
     return n;
 }
 
@@ -587,9 +607,11 @@ static size_t scan_level(const view *v, const fold_plan *plan, size_t level, siz
     if (level == 0) {
         return scan_words(v, plan, i, end, count, carry, into);
     }
+    spans sp;
     *into = NOT_FOUND;
+    sp = spans_of(v, level);
     for (; i < end; i++) {
-        summary s = summary_of(v, level, i);
+        summary s = summary_of(v, &sp, level, i);
         if (*carry + s.left >= count) {
             return node_first(level, i) - *carry;
         }
@@ -659,14 +681,43 @@ static size_t find_from_index(const bma_heap *h, size_t pos, size_t count)
     return start;
 }
 
-/* A scan of the words from pos on, folding with a constant number of steps. */
-static HOT_INLINE size_t scan_from(const view *v, size_t pos, size_t count, unsigned steps)
+/* find_from() of 1 <= count <= 64 chunks on a heap without index levels:
+ * per word, a run that straddles from the previous words (run free chunks
+ * at its end), then a fold. Since count <= 64, a word with every chunk free
+ * always holds a fit, so the edge runs need no case for it; the guard bits
+ * only keep ctz and clz defined. steps is a constant. */
+static HOT_INLINE size_t scan_short(const view *v, size_t pos, size_t count, unsigned steps)
 {
     fold_plan plan = fold_plan_for(count);
-    size_t carry, into, start;
+    size_t i = pos / BITS, run = 0;
+    uint64_t x = v->free_bits[i] & (~UINT64_C(0) << (pos % BITS));
     plan.steps = steps;
-    start = fit_in_first_word(v, &plan, pos, &carry);
-    return start != NOT_FOUND ? start : scan_words(v, &plan, pos / BITS + 1u, v->words, count, &carry, &into);
+    for (;;) {
+        uint64_t starts = fold_with(&plan, x);
+        if (run + ctz64(~x | (UINT64_C(1) << 63)) >= count) {
+            return i * BITS - run;
+        }
+        if (starts != 0) {
+            return i * BITS + ctz64(starts);
+        }
+        if (++i == v->words) {
+            return NOT_FOUND;
+        }
+        run = clz64(~x | 1u);
+        x = v->free_bits[i];
+    }
+}
+
+/* find_from() of count > 64 chunks on a heap without index levels; out of
+ * line, with its own view, as find_from_index(). */
+static size_t scan_long(const bma_heap *h, size_t pos, size_t count)
+{
+    view v;
+    fold_plan plan = fold_plan_for(count);
+    size_t carry, into;
+    view_of(h, &v);
+    (void)fit_in_first_word(&v, &plan, pos, &carry); /* no fit inside a word; sets the carry */
+    return scan_words(&v, &plan, pos / BITS + 1u, v.words, count, &carry, &into);
 }
 
 /* The lowest chunk s >= pos such that chunks [s, s + count) are free, or
@@ -681,7 +732,10 @@ static HOT_INLINE size_t find_from(const view *v, size_t pos, size_t count)
     if (v->levels != 0) {
         return find_from_index((const bma_heap *)v->hdr, pos, count);
     }
-    return count <= 16u ? scan_from(v, pos, count, 4u) : scan_from(v, pos, count, FOLD_STEPS);
+    if (count > BITS) {
+        return scan_long((const bma_heap *)v->hdr, pos, count);
+    }
+    return count <= 16u ? scan_short(v, pos, count, 4u) : scan_short(v, pos, count, FOLD_STEPS);
 }
 
 /* The chunk alignment a byte alignment asks for: chunk i qualifies iff
