@@ -104,7 +104,8 @@ BMA_API bma_status bma_detach(bma_heap *h);
  * chunk alignment), and stores their address in *out.
  * O(log W + n / 64) worst case without alignment; an alignment above
  * chunk_size adds O(log W) for each free run of >= n chunks that has no
- * aligned start, before the one returned. Writes the bitmaps and the index.
+ * aligned start, before the one returned. Writes the bitmaps, the index and
+ * (unaligned requests only) the search hint of n's size class.
  * Fails with BMA_EINVAL iff h or out is NULL, size is 0, or align is neither
  * 0 nor a power of two; with BMA_ENOMEM iff no such run of free chunks exists. */
 BMA_API bma_status bma_alloc(bma_heap *h, size_t size, size_t align, void **out);
@@ -184,11 +185,13 @@ typedef struct bma_stats {
  * is read off the index). Fails with BMA_EINVAL iff h or out is NULL. */
 BMA_API bma_status bma_get_stats(const bma_heap *h, bma_stats *out);
 
-/* Verifies every invariant of the metadata: magic, version, geometry, no free
- * or start bit past chunk_count, no start bit on a free chunk, every used
- * chunk inside an allocation, and every run index node. O(W). Reads only the
- * metadata; it trusts the buffer to be as large as the header says (bma_attach
- * checks that against the real size). Fails with BMA_EINVAL iff h is NULL;
+/* Verifies every invariant of the metadata: magic, version, geometry (the
+ * offsets stored in the header are the ones the layout gives), no free or
+ * start bit past chunk_count, no start bit on a free chunk, every used chunk
+ * inside an allocation, every run index node, and that every search hint is
+ * a true lower bound (no run of its size class starts before it). O(W).
+ * Reads only the metadata; it trusts the buffer to be as large as the header
+ * says (bma_attach checks that against the real size). Fails with BMA_EINVAL iff h is NULL;
  * with BMA_ECORRUPT iff any invariant is broken. */
 BMA_API bma_status bma_check(const bma_heap *h);
 

@@ -137,8 +137,8 @@ _Static_assert(TOP_NODES >= 1u, "a level with at most TOP_NODES nodes ends the t
 
 /* Offsets of one geometry; the single place that decides the layout. */
 typedef struct layout {
-    size_t words, levels;             /* index levels 1..levels are stored; levels is the top */
-    size_t level_first[MAX_LEVELS];   /* first node of level k + 1 */
+    size_t words, levels;           /* index levels 1..levels are stored; levels is the top */
+    size_t level_first[MAX_LEVELS]; /* first node of level k + 1 */
     size_t start_off, index_off, longest_off, chunks_off, total;
 } layout;
 
@@ -201,10 +201,7 @@ static bool is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 static bool align_ok(size_t align) { return align == 0 || is_pow2(align); }
 
 /* Bits [from, from + n) of one word; from < 64, 1 <= n <= 64 - from. */
-static HOT_INLINE uint64_t bit_range(size_t from, size_t n)
-{
-    return (~UINT64_C(0) >> (BITS - n)) << from;
-}
+static HOT_INLINE uint64_t bit_range(size_t from, size_t n) { return (~UINT64_C(0) >> (BITS - n)) << from; }
 
 static bool bit_get(const uint64_t *bits, size_t i) { return (bits[i / BITS] >> (i % BITS)) & 1u; }
 
@@ -249,18 +246,23 @@ typedef struct fold_plan {
     uint64_t inside;            /* all ones iff n <= 64, so that a longer run never fits inside a word */
 } fold_plan;
 
-/* Step k of the plan for n: what is left of n - 1 after the steps before,
- * which were full (2^k in all), cut to 2^k: min(max(n - 2^k, 0), 2^k). */
-#define FOLD_SHIFT(n, k) ((n) <= (1 << (k)) ? 0 : (n) - (1 << (k)) >= (1 << (k)) ? (1 << (k)) : (n) - (1 << (k)))
-#define FOLD_ROW(n) {FOLD_SHIFT(n, 0), FOLD_SHIFT(n, 1), FOLD_SHIFT(n, 2), FOLD_SHIFT(n, 3), FOLD_SHIFT(n, 4), FOLD_SHIFT(n, 5)}
-#define FOLD_ROWS8(n)                                                                                           \
-    FOLD_ROW(n), FOLD_ROW((n) + 1), FOLD_ROW((n) + 2), FOLD_ROW((n) + 3), FOLD_ROW((n) + 4), FOLD_ROW((n) + 5), \
-        FOLD_ROW((n) + 6), FOLD_ROW((n) + 7)
-
-/* The shifts for every n <= 64 (row 0 unused). */
+/* The shifts for every n <= 64 (row 0 unused): step k takes what is left of
+ * n - 1 after the steps before, which were full (2^k in all), cut to 2^k:
+ * min(max(n - 2^k, 0), 2^k). */
 static const unsigned char fold_shifts[BITS + 1u][FOLD_STEPS] = {
-    FOLD_ROWS8(0), FOLD_ROWS8(8), FOLD_ROWS8(16), FOLD_ROWS8(24), FOLD_ROWS8(32),
-    FOLD_ROWS8(40), FOLD_ROWS8(48), FOLD_ROWS8(56), FOLD_ROW(64),
+    {0, 0, 0, 0, 0, 0},   {0, 0, 0, 0, 0, 0},   {1, 0, 0, 0, 0, 0},   {1, 1, 0, 0, 0, 0},   {1, 2, 0, 0, 0, 0},
+    {1, 2, 1, 0, 0, 0},   {1, 2, 2, 0, 0, 0},   {1, 2, 3, 0, 0, 0},   {1, 2, 4, 0, 0, 0},   {1, 2, 4, 1, 0, 0},
+    {1, 2, 4, 2, 0, 0},   {1, 2, 4, 3, 0, 0},   {1, 2, 4, 4, 0, 0},   {1, 2, 4, 5, 0, 0},   {1, 2, 4, 6, 0, 0},
+    {1, 2, 4, 7, 0, 0},   {1, 2, 4, 8, 0, 0},   {1, 2, 4, 8, 1, 0},   {1, 2, 4, 8, 2, 0},   {1, 2, 4, 8, 3, 0},
+    {1, 2, 4, 8, 4, 0},   {1, 2, 4, 8, 5, 0},   {1, 2, 4, 8, 6, 0},   {1, 2, 4, 8, 7, 0},   {1, 2, 4, 8, 8, 0},
+    {1, 2, 4, 8, 9, 0},   {1, 2, 4, 8, 10, 0},  {1, 2, 4, 8, 11, 0},  {1, 2, 4, 8, 12, 0},  {1, 2, 4, 8, 13, 0},
+    {1, 2, 4, 8, 14, 0},  {1, 2, 4, 8, 15, 0},  {1, 2, 4, 8, 16, 0},  {1, 2, 4, 8, 16, 1},  {1, 2, 4, 8, 16, 2},
+    {1, 2, 4, 8, 16, 3},  {1, 2, 4, 8, 16, 4},  {1, 2, 4, 8, 16, 5},  {1, 2, 4, 8, 16, 6},  {1, 2, 4, 8, 16, 7},
+    {1, 2, 4, 8, 16, 8},  {1, 2, 4, 8, 16, 9},  {1, 2, 4, 8, 16, 10}, {1, 2, 4, 8, 16, 11}, {1, 2, 4, 8, 16, 12},
+    {1, 2, 4, 8, 16, 13}, {1, 2, 4, 8, 16, 14}, {1, 2, 4, 8, 16, 15}, {1, 2, 4, 8, 16, 16}, {1, 2, 4, 8, 16, 17},
+    {1, 2, 4, 8, 16, 18}, {1, 2, 4, 8, 16, 19}, {1, 2, 4, 8, 16, 20}, {1, 2, 4, 8, 16, 21}, {1, 2, 4, 8, 16, 22},
+    {1, 2, 4, 8, 16, 23}, {1, 2, 4, 8, 16, 24}, {1, 2, 4, 8, 16, 25}, {1, 2, 4, 8, 16, 26}, {1, 2, 4, 8, 16, 27},
+    {1, 2, 4, 8, 16, 28}, {1, 2, 4, 8, 16, 29}, {1, 2, 4, 8, 16, 30}, {1, 2, 4, 8, 16, 31}, {1, 2, 4, 8, 16, 32},
 };
 
 /* n >= 1. */
@@ -358,10 +360,9 @@ static void layout_store(header *hdr, const layout *l, size_t chunk_size)
 /* Whether a header holds exactly what layout_store() would write. */
 static bool layout_stored(const header *hdr, const layout *l, size_t chunk_size)
 {
-    bool same = hdr->words == l->words && hdr->levels == l->levels &&
-                hdr->shift == ctz64((uint64_t)chunk_size) && hdr->start_off == l->start_off &&
-                hdr->index_off == l->index_off && hdr->longest_off == l->longest_off &&
-                hdr->chunks_off == l->chunks_off && hdr->total == l->total;
+    bool same = hdr->words == l->words && hdr->levels == l->levels && hdr->shift == ctz64((uint64_t)chunk_size) &&
+                hdr->start_off == l->start_off && hdr->index_off == l->index_off &&
+                hdr->longest_off == l->longest_off && hdr->chunks_off == l->chunks_off && hdr->total == l->total;
     size_t k;
     for (k = 0; k < MAX_LEVELS; k++) {
         same = same && hdr->level_first[k] == l->level_first[k];
@@ -793,9 +794,9 @@ static uint32_t hint_word(size_t chunk)
 static HOT_INLINE void hints_raise(const view *v, size_t index, size_t count)
 {
     /* The first class whose threshold is >= count, for count <= 65. */
-    static const unsigned char first_at_least[66] = {
-        0, 0, 1, 2, 3, 4, 4, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
-        7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
+    static const unsigned char first_at_least[66] = {0, 0, 1, 2, 3, 4, 4, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7,
+                                                     7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+                                                     7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
     uint32_t *hint, to;
     if (count > 65u) {
         return;
@@ -1017,6 +1018,33 @@ static HOT_INLINE size_t alloc_run(const view *v, size_t count, size_t align)
     bit_put(v->start_bits, index, true);
     set_free(v, index, count, false);
     if (align <= chunk_size_of(v)) {
+        hints_raise(v, index, count);
+    }
+    return index;
+}
+
+/* alloc_run() out of line, with its own view. */
+static size_t alloc_run_any(const bma_heap *h, size_t count, size_t align)
+{
+    view v;
+    view_of(h, &v);
+    return alloc_run(&v, count, align);
+}
+
+/* alloc_run(), with the common case written out apart: an unaligned run of
+ * at most 64 chunks on a heap without index levels, which calls nothing and
+ * so keeps the call's state in registers. */
+static HOT_INLINE size_t alloc_fast(const view *v, size_t count, size_t align)
+{
+    size_t index;
+    if (v->levels != 0 || count > BITS || align > chunk_size_of(v)) {
+        return alloc_run_any((const bma_heap *)v->hdr, count, align);
+    }
+    index = find_from(v, (size_t)v->hdr->hint[hint_class(count)] * BITS, count);
+    if (index != NOT_FOUND) {
+        bit_put(v->start_bits, index, true);
+        bits_fill(v->free_bits, index, count, false);
+        note_allocated(v, index, count);
         hints_raise(v, index, count);
     }
     return index;
@@ -1260,7 +1288,7 @@ bma_status bma_alloc(bma_heap *h, size_t size, size_t align, void **out)
         return BMA_EINVAL;
     }
     view_of(h, &v);
-    index = alloc_run(&v, chunks_for(&v, size), align);
+    index = alloc_fast(&v, chunks_for(&v, size), align);
     if (index == NOT_FOUND) {
         return BMA_ENOMEM;
     }
@@ -1288,7 +1316,7 @@ bma_status bma_alloc_chunks(bma_heap *h, size_t count, size_t *index)
         return BMA_EINVAL;
     }
     view_of(h, &v);
-    found = alloc_run(&v, count, 0);
+    found = alloc_fast(&v, count, 0);
     if (found == NOT_FOUND) {
         return BMA_ENOMEM;
     }
