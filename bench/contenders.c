@@ -1,5 +1,6 @@
-/* The contenders: this library, the baseline, glibc malloc, and jemalloc and
- * mimalloc when the build found them. Each is a handful of small functions
+/* The contenders: this library, the baseline (the original's search),
+ * ghostty-main (that search with Ghostty main's search_start hint), glibc
+ * malloc, and jemalloc and mimalloc when the build found them. Each is a handful of small functions
  * plus one instance of the shared replayer (bench.h).
  *
  * How jemalloc and mimalloc are called: both libraries export malloc/free,
@@ -165,28 +166,46 @@ BENCH_DEFINE_REPLAYER(base_replay, base_alloc, base_free)
  * allocation of the whole used range (a single n > 64 search that succeeds at
  * chunk 0), then frees of the sub-ranges between the kept chunks, which the
  * original's free(slice) allows. The bitmap ends up exactly as the
- * library's. */
-static void base_fragment(void *self, unsigned keep, size_t tail)
+ * library's. ghostty-main goes through its own functions, so its
+ * search_start ends where its own calls leave it (word 0). */
+static void base_fragment_with(baseline_heap *h, unsigned keep, size_t tail, bool hint)
 {
-    baseline_heap *h = self;
+    bool (*alloc_fn)(baseline_heap *, size_t, size_t *) = hint ? baseline_hint_alloc_chunks : baseline_alloc_chunks;
+    void (*free_fn)(baseline_heap *, size_t, size_t) = hint ? baseline_hint_free_chunks : baseline_free_chunks;
     size_t end = h->chunk_count - tail, index, w;
-    if (!baseline_alloc_chunks(h, end, &index) || index != 0) {
+    if (!alloc_fn(h, end, &index) || index != 0) {
         die("baseline fragment", "whole-range allocation did not land at chunk 0");
     }
     for (w = 0; w * 64u < end; w++) {
         if (keep > 0) {
-            baseline_free_chunks(h, w * 64u, keep);
+            free_fn(h, w * 64u, keep);
         }
         if (keep < 63u) {
-            baseline_free_chunks(h, w * 64u + keep + 1u, 63u - keep);
+            free_fn(h, w * 64u + keep + 1u, 63u - keep);
         }
     }
 }
+
+static void base_fragment(void *self, unsigned keep, size_t tail) { base_fragment_with(self, keep, tail, false); }
 
 static void *base_chunk_base(void *self) { return ((baseline_heap *)self)->chunks; }
 
 static const bench_contender contender_baseline = {
     "baseline", true, base_create, base_reset, base_destroy, base_replay, base_fragment, base_chunk_base,
+};
+
+/* ------------------------------------------------------- ghostty-main */
+
+/* The same heap as the baseline's, driven through baseline_hint_*. */
+static void *main_alloc(void *self, size_t bytes) { return baseline_hint_alloc(self, bytes); }
+static void main_free(void *self, void *p, size_t bytes) { baseline_hint_free(self, p, bytes); }
+
+BENCH_DEFINE_REPLAYER(main_replay, main_alloc, main_free)
+
+static void main_fragment(void *self, unsigned keep, size_t tail) { base_fragment_with(self, keep, tail, true); }
+
+static const bench_contender contender_ghostty_main = {
+    "ghostty-main", true, base_create, base_reset, base_destroy, main_replay, main_fragment, base_chunk_base,
 };
 
 /* ---------------------------------------------------- malloc contenders */
@@ -341,7 +360,8 @@ static const bench_contender contender_mimalloc = {
 const bench_contender *const *bench_contenders(size_t *count)
 {
     static const bench_contender *const all[] = {
-        &contender_lib, &contender_baseline, &contender_glibc, &contender_jemalloc, &contender_mimalloc,
+        &contender_lib,   &contender_baseline, &contender_ghostty_main,
+        &contender_glibc, &contender_jemalloc, &contender_mimalloc,
     };
     *count = sizeof all / sizeof all[0];
     return all;
