@@ -40,6 +40,15 @@
 
 #define BL_ALL UINT64_MAX
 
+/* The search and its hinted form are forced inline into both the chunk and
+ * the byte entry points, so that the two contenders get the same treatment
+ * from the compiler (left to itself, GCC inlined one and not the other). */
+#if defined(__GNUC__) || defined(__clang__)
+#define BL_INLINE inline __attribute__((always_inline))
+#else
+#define BL_INLINE inline
+#endif
+
 /* Bits [from, from + n) of a word; from < 64, 1 <= n <= 64 - from. */
 static uint64_t bl_mask(unsigned from, unsigned n)
 {
@@ -132,7 +141,7 @@ static bool bl_find_large(uint64_t *bm, size_t len, size_t n, size_t *index)
 }
 
 /* The original's findFreeChunks on bm[0, len): *index is relative to bm. */
-static inline bool bl_find(uint64_t *bm, size_t len, size_t n, size_t *index)
+static BL_INLINE bool bl_find(uint64_t *bm, size_t len, size_t n, size_t *index)
 {
     size_t idx;
     if (n == 0) {
@@ -162,6 +171,31 @@ static inline bool bl_find(uint64_t *bm, size_t len, size_t n, size_t *index)
 
 bool baseline_alloc_chunks(baseline_heap *h, size_t n, size_t *index) { return bl_find(h->bitmap, h->words, n, index); }
 
+/* Ghostty main's alloc: the same search from search_start. */
+static BL_INLINE bool bl_hint_alloc(baseline_heap *h, size_t n, size_t *index)
+{
+    size_t start = h->search_start < h->words ? h->search_start : h->words, rel;
+    if (!bl_find(h->bitmap + start, h->words - start, n, &rel)) {
+        return false;
+    }
+    *index = start * 64u + rel;
+    /* Past the words this allocation (or earlier ones) filled. */
+    while (start < h->words && h->bitmap[start] == 0) {
+        start++;
+    }
+    h->search_start = start;
+    return true;
+}
+
+/* Ghostty main's free: lower the hint, then the original's free. */
+static BL_INLINE void bl_hint_free(baseline_heap *h, size_t index, size_t n)
+{
+    if (index / 64u < h->search_start) {
+        h->search_start = index / 64u; /* that word gains free bits */
+    }
+    baseline_free_chunks(h, index, n);
+}
+
 void baseline_free_chunks(baseline_heap *h, size_t index, size_t n)
 {
     while (n > 0) {
@@ -181,7 +215,7 @@ static size_t bl_chunks_for(const baseline_heap *h, size_t bytes)
 void *baseline_alloc(baseline_heap *h, size_t bytes)
 {
     size_t index;
-    if (!baseline_alloc_chunks(h, bl_chunks_for(h, bytes), &index)) {
+    if (!bl_find(h->bitmap, h->words, bl_chunks_for(h, bytes), &index)) {
         return NULL;
     }
     return h->chunks + index * h->chunk_size;
@@ -195,33 +229,14 @@ void baseline_free(baseline_heap *h, void *ptr, size_t bytes)
 
 /* ------------------------------------------ Ghostty main: search_start */
 
-bool baseline_hint_alloc_chunks(baseline_heap *h, size_t n, size_t *index)
-{
-    size_t start = h->search_start < h->words ? h->search_start : h->words, rel;
-    if (!bl_find(h->bitmap + start, h->words - start, n, &rel)) {
-        return false;
-    }
-    *index = start * 64u + rel;
-    /* Past the words this allocation (or earlier ones) filled. */
-    while (start < h->words && h->bitmap[start] == 0) {
-        start++;
-    }
-    h->search_start = start;
-    return true;
-}
+bool baseline_hint_alloc_chunks(baseline_heap *h, size_t n, size_t *index) { return bl_hint_alloc(h, n, index); }
 
-void baseline_hint_free_chunks(baseline_heap *h, size_t index, size_t n)
-{
-    if (index / 64u < h->search_start) {
-        h->search_start = index / 64u; /* that word gains free bits */
-    }
-    baseline_free_chunks(h, index, n);
-}
+void baseline_hint_free_chunks(baseline_heap *h, size_t index, size_t n) { bl_hint_free(h, index, n); }
 
 void *baseline_hint_alloc(baseline_heap *h, size_t bytes)
 {
     size_t index;
-    if (!baseline_hint_alloc_chunks(h, bl_chunks_for(h, bytes), &index)) {
+    if (!bl_hint_alloc(h, bl_chunks_for(h, bytes), &index)) {
         return NULL;
     }
     return h->chunks + index * h->chunk_size;
@@ -230,5 +245,5 @@ void *baseline_hint_alloc(baseline_heap *h, size_t bytes)
 void baseline_hint_free(baseline_heap *h, void *ptr, size_t bytes)
 {
     size_t index = (size_t)((unsigned char *)ptr - h->chunks) / h->chunk_size;
-    baseline_hint_free_chunks(h, index, bl_chunks_for(h, bytes));
+    bl_hint_free(h, index, bl_chunks_for(h, bytes));
 }
