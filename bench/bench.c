@@ -965,8 +965,7 @@ static void print_targets(FILE *f, const targets *t, bool md)
                     t->goal->median[BENCH_LIB], fmt_ir(b1, sizeof b1, t->goal->ipp[BENCH_LIB]),
                     met(t->goal->median[BENCH_LIB] <= 250.0));
         } else {
-            fprintf(f, "%s scale: alloc(65) + free at 2^24 chunks <= 250 ns: not measured (this run stops at 2^%u) "
-                    "-> NOT MET\n",
+            fprintf(f, "%s scale: alloc(65) + free at 2^24 chunks <= 250 ns: this run stops at 2^%u -> NOT MEASURED\n",
                     target, t->top->log2);
         }
         if (t->goal != NULL && t->lo != NULL) {
@@ -974,7 +973,7 @@ static void print_targets(FILE *f, const targets *t, bool md)
             fprintf(f, "%s scale: growth ns(2^24) / ns(2^12) <= 2x: %.2fx (instructions %s) -> %s\n", target, g,
                     fmt_ratio(b1, sizeof b1, t->goal->ipp[BENCH_LIB], t->lo->ipp[BENCH_LIB]), met(g <= 2.0));
         } else {
-            fprintf(f, "%s scale: growth ns(2^24) / ns(2^12) <= 2x: not measured (needs 2^12 and 2^24) -> NOT MET\n",
+            fprintf(f, "%s scale: growth ns(2^24) / ns(2^12) <= 2x: needs 2^12 and 2^24 -> NOT MEASURED\n",
                     target);
         }
         if (t->lo != NULL && t->top != t->lo) {
@@ -1278,16 +1277,22 @@ static int run_count(const options *o)
 #endif
         fflush(stdout);
     }
-    printf("note\tTerminal: %s of the timed ops. Mixed: %s. Scale: %u alloc(65) + free pairs per heap, "
-           "all alike.\n",
-           o->count_terminal_ops == 0 || o->count_terminal_ops >= o->terminal_ops ? "all" : "the first part",
-           o->count_mixed_ops == 0 || o->count_mixed_ops >= o->mixed_ops ? "all of the timed ops"
-                                                                          : "the first timed ops only (see calls)",
-           SCALE_COUNT_PAIRS);
-    if (o->count_mixed_ops != 0 && o->count_mixed_ops < o->mixed_ops && o->run_mixed) {
-        printf("note\tMixed counts the first %zu of the %zu timed ops (the baselines' scans make callgrind "
-               "slow there).\n",
-               o->count_mixed_ops, o->mixed_ops);
+    {
+        size_t t = o->count_terminal_ops, m = o->count_mixed_ops;
+        printf("note\tCounted: terminal, ");
+        if (t == 0 || t >= o->terminal_ops) {
+            printf("all %zu timed ops", o->terminal_ops);
+        } else {
+            printf("the first %zu of the %zu timed ops", t, o->terminal_ops);
+        }
+        printf("; mixed, ");
+        if (m == 0 || m >= o->mixed_ops) {
+            printf("all %zu timed ops", o->mixed_ops);
+        } else {
+            printf("the first %zu of the %zu timed ops (the baselines' scans make callgrind slow there)", m,
+                   o->mixed_ops);
+        }
+        printf("; scale, %u alloc(65) + free pairs per heap (every pair costs the same).\n", SCALE_COUNT_PAIRS);
     }
     for (i = 0; o->run_terminal && i < N_TERMINAL; i++) {
         bench_workload w;
