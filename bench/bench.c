@@ -976,7 +976,7 @@ static void print_targets(FILE *f, const targets *t, bool md)
             fprintf(f, "%s scale: growth ns(2^24) / ns(2^12) <= 2x: needs 2^12 and 2^24 -> NOT MEASURED\n",
                     target);
         }
-        if (t->lo != NULL && t->top != t->lo) {
+        if (t->lo != NULL && t->top != t->lo && t->top != t->goal) {
             fprintf(f, "%s scale: growth ns(2^%u) / ns(2^12): %.2fx (instructions %s)\n", info, t->top->log2,
                     t->top->median[BENCH_LIB] / t->lo->median[BENCH_LIB],
                     fmt_ratio(b1, sizeof b1, t->top->ipp[BENCH_LIB], t->lo->ipp[BENCH_LIB]));
@@ -1279,20 +1279,29 @@ static int run_count(const options *o)
     }
     {
         size_t t = o->count_terminal_ops, m = o->count_mixed_ops;
-        printf("note\tCounted: terminal, ");
-        if (t == 0 || t >= o->terminal_ops) {
-            printf("all %zu timed ops", o->terminal_ops);
-        } else {
-            printf("the first %zu of the %zu timed ops", t, o->terminal_ops);
+        const char *sep = "";
+        printf("note\tCounted:");
+        if (o->run_terminal) {
+            if (t == 0 || t >= o->terminal_ops) {
+                printf(" terminal, all %zu timed ops", o->terminal_ops);
+            } else {
+                printf(" terminal, the first %zu of the %zu timed ops", t, o->terminal_ops);
+            }
+            sep = ";";
         }
-        printf("; mixed, ");
-        if (m == 0 || m >= o->mixed_ops) {
-            printf("all %zu timed ops", o->mixed_ops);
-        } else {
-            printf("the first %zu of the %zu timed ops (the baselines' scans make callgrind slow there)", m,
-                   o->mixed_ops);
+        if (o->run_mixed) {
+            if (m == 0 || m >= o->mixed_ops) {
+                printf("%s mixed, all %zu timed ops", sep, o->mixed_ops);
+            } else {
+                printf("%s mixed, the first %zu of the %zu timed ops (the baselines' scans make callgrind slow there)",
+                       sep, m, o->mixed_ops);
+            }
+            sep = ";";
         }
-        printf("; scale, %u alloc(65) + free pairs per heap (every pair costs the same).\n", SCALE_COUNT_PAIRS);
+        if (o->run_scale) {
+            printf("%s scale, %u alloc(65) + free pairs per heap (every pair costs the same)", sep, SCALE_COUNT_PAIRS);
+        }
+        printf(".\n");
     }
     for (i = 0; o->run_terminal && i < N_TERMINAL; i++) {
         bench_workload w;
