@@ -70,7 +70,7 @@
 #define SCALE_TAIL 256u   /* free chunks at the end, the only place 65 fit */
 #define SCALE_MIN_LOG2 12u
 #define SCALE_COUNT_PAIRS 16u /* pairs counted per scale point: every pair costs the same */
-#define SCALE_GOAL_LOG2 24u    /* the scale targets are stated at 2^24 chunks */
+#define SCALE_GOAL_LOG2 24u   /* the scale targets are stated at 2^24 chunks */
 
 typedef struct options {
     unsigned reps, scale_max, scale_step;
@@ -503,15 +503,9 @@ static size_t count_calls(const bench_contender *ct, void *self, const bench_op 
         bool live = slots[ops[i].slot].p != NULL;
         size_t failed = ct->replay(self, &ops[i], 1, slots, chunk_size);
         switch ((bench_op_kind)ops[i].kind) {
-        case OP_ALLOC:
-            calls++;
-            break;
-        case OP_FREE:
-            calls += live;
-            break;
-        case OP_GROW:
-            calls += 1u + (failed == 0 && live);
-            break;
+        case OP_ALLOC: calls++; break;
+        case OP_FREE: calls += live; break;
+        case OP_GROW: calls += 1u + (failed == 0 && live); break;
         }
     }
     return calls;
@@ -973,8 +967,7 @@ static void print_targets(FILE *f, const targets *t, bool md)
             fprintf(f, "%s scale: growth ns(2^24) / ns(2^12) <= 2x: %.2fx (instructions %s) -> %s\n", target, g,
                     fmt_ratio(b1, sizeof b1, t->goal->ipp[BENCH_LIB], t->lo->ipp[BENCH_LIB]), met(g <= 2.0));
         } else {
-            fprintf(f, "%s scale: growth ns(2^24) / ns(2^12) <= 2x: needs 2^12 and 2^24 -> NOT MEASURED\n",
-                    target);
+            fprintf(f, "%s scale: growth ns(2^24) / ns(2^12) <= 2x: needs 2^12 and 2^24 -> NOT MEASURED\n", target);
         }
         if (t->lo != NULL && t->top != t->lo && t->top != t->goal) {
             fprintf(f, "%s scale: growth ns(2^%u) / ns(2^12): %.2fx (instructions %s)\n", info, t->top->log2,
@@ -1057,8 +1050,7 @@ static void write_markdown(const char *dir, const options *o, const result *res,
         md_table(f, res, n_res, true);
         fputs("\nWorkloads:\n\n", f);
         for (i = 0; i < n_res; i++) {
-            fprintf(f, "- **%s**: %s; %zu timed ops; ENOMEM (skipped):", res[i].name, res[i].desc,
-                    res[i].timed_ops);
+            fprintf(f, "- **%s**: %s; %zu timed ops; ENOMEM (skipped):", res[i].name, res[i].desc, res[i].timed_ops);
             for (c = 0; c < BENCH_FIXED; c++) {
                 fprintf(f, "%s %s %zu", c ? "," : "", contenders[c]->name, res[i].rows[c].enomem);
             }
@@ -1393,8 +1385,8 @@ int main(int argc, char **argv)
                "%u chunks\n   median ns per op over %u repetitions of >= %.0f ms each; instr: instructions per op "
                "(callgrind)\n",
                SCALE_TAIL, o.reps, o.min_ms);
-        printf("   %-4s %9s %11s %11s %12s %11s %11s %12s %10s\n", "heap", "chunks", "lib ns", "base ns",
-               "g-main ns", "lib instr", "base instr", "g-main instr", "base/lib");
+        printf("   %-4s %9s %11s %11s %12s %11s %11s %12s %10s\n", "heap", "chunks", "lib ns", "base ns", "g-main ns",
+               "lib instr", "base instr", "g-main instr", "base/lib");
         n_pts = run_scale(&o, pts);
     }
 
