@@ -65,8 +65,8 @@ bool baseline_create(baseline_heap *h, size_t chunk_size, size_t chunk_count)
 {
     size_t words = chunk_count / 64u + (chunk_count % 64u != 0);
     size_t bitmap_bytes = words * sizeof(uint64_t);
-    if (chunk_count == 0 || chunk_size == 0 || chunk_count > SIZE_MAX / chunk_size ||
-        chunk_count * chunk_size > SIZE_MAX - bitmap_bytes) {
+    if (chunk_count == 0 || chunk_size == 0 || (chunk_size & (chunk_size - 1u)) != 0 ||
+        chunk_count > SIZE_MAX / chunk_size || chunk_count * chunk_size > SIZE_MAX - bitmap_bytes) {
         return false;
     }
     h->buffer = malloc(bitmap_bytes + chunk_count * chunk_size);
@@ -77,6 +77,7 @@ bool baseline_create(baseline_heap *h, size_t chunk_size, size_t chunk_count)
     h->words = words;
     h->chunk_count = chunk_count;
     h->chunk_size = chunk_size;
+    h->chunk_shift = (unsigned)__builtin_ctzll(chunk_size);
     h->chunks = (unsigned char *)h->buffer + bitmap_bytes;
     baseline_reset(h);
     return true;
@@ -209,7 +210,7 @@ void baseline_free_chunks(baseline_heap *h, size_t index, size_t n)
 
 static size_t bl_chunks_for(const baseline_heap *h, size_t bytes)
 {
-    return bytes / h->chunk_size + (bytes % h->chunk_size != 0);
+    return (bytes >> h->chunk_shift) + ((bytes & (h->chunk_size - 1u)) != 0);
 }
 
 void *baseline_alloc(baseline_heap *h, size_t bytes)
@@ -218,12 +219,12 @@ void *baseline_alloc(baseline_heap *h, size_t bytes)
     if (!bl_find(h->bitmap, h->words, bl_chunks_for(h, bytes), &index)) {
         return NULL;
     }
-    return h->chunks + index * h->chunk_size;
+    return h->chunks + (index << h->chunk_shift);
 }
 
 void baseline_free(baseline_heap *h, void *ptr, size_t bytes)
 {
-    size_t index = (size_t)((unsigned char *)ptr - h->chunks) / h->chunk_size;
+    size_t index = (size_t)((unsigned char *)ptr - h->chunks) >> h->chunk_shift;
     baseline_free_chunks(h, index, bl_chunks_for(h, bytes));
 }
 
@@ -239,11 +240,11 @@ void *baseline_hint_alloc(baseline_heap *h, size_t bytes)
     if (!bl_hint_alloc(h, bl_chunks_for(h, bytes), &index)) {
         return NULL;
     }
-    return h->chunks + index * h->chunk_size;
+    return h->chunks + (index << h->chunk_shift);
 }
 
 void baseline_hint_free(baseline_heap *h, void *ptr, size_t bytes)
 {
-    size_t index = (size_t)((unsigned char *)ptr - h->chunks) / h->chunk_size;
+    size_t index = (size_t)((unsigned char *)ptr - h->chunks) >> h->chunk_shift;
     bl_hint_free(h, index, bl_chunks_for(h, bytes));
 }

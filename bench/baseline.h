@@ -14,7 +14,8 @@ typedef struct baseline_heap {
     uint64_t *bitmap; /* 1 = free, as in the original */
     size_t words;     /* ceil(chunk_count / 64) */
     size_t chunk_count;
-    size_t chunk_size;
+    size_t chunk_size;     /* a power of two, as Ghostty's comptime chunk_size */
+    unsigned chunk_shift;  /* log2(chunk_size): the byte wrappers shift, as Zig does for a comptime power of two */
     unsigned char *chunks; /* chunk i is at chunks + i * chunk_size */
     void *buffer;          /* the one allocation holding bitmap and chunks */
     /* Only the baseline_hint_* functions read or write it: the lowest bitmap
