@@ -991,14 +991,14 @@ static HOT_INLINE void set_free(const view *v, size_t first, size_t n, bool free
 {
     uint64_t before = v->free_bits[first / BITS];
     bits_fill(v->free_bits, first, n, free);
-    if (v->levels != 0) {
-        index_update((const bma_heap *)v->hdr, first / BITS, (first + n - 1u) / BITS, before);
-    }
     if (free) {
         hints_lower(v, first, n);
         note_freed(v, first, n);
     } else {
         note_allocated(v, first, n);
+    }
+    if (v->levels != 0) { /* last, so that nothing is kept across the call */
+        index_update((const bma_heap *)v->hdr, first / BITS, (first + n - 1u) / BITS, before);
     }
 }
 
