@@ -57,8 +57,8 @@
  *       by used non-start chunks, and a free needs no size from the caller.
  *   I4  every word's stored longest run and every index node equal what the
  *       bitmap and the node's children say.
- *   I5  every hint is at most W, and no run of threshold(c) free chunks
- *       starts before word hint[c].
+ *   I5  every hint is at most W and INT32_MAX, and no run of threshold(c)
+ *       free chunks starts before word hint[c].
  */
 #include "bitmapalloc.h"
 
@@ -1149,7 +1149,8 @@ static bma_status check_hints(const view *v)
     size_t c;
     for (c = 0; c < HINT_CLASSES; c++) {
         size_t first = find_from(v, 0, (size_t)hint_threshold[c]);
-        if (v->hdr->hint[c] > v->words || (first != NOT_FOUND && v->hdr->hint[c] > first / BITS)) {
+        if (v->hdr->hint[c] > v->words || v->hdr->hint[c] > INT32_MAX ||
+            (first != NOT_FOUND && v->hdr->hint[c] > first / BITS)) {
             return BMA_ECORRUPT;
         }
     }
