@@ -201,7 +201,10 @@ static bool is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 static bool align_ok(size_t align) { return align == 0 || is_pow2(align); }
 
 /* Bits [from, from + n) of one word; from < 64, 1 <= n <= 64 - from. */
-static HOT_INLINE uint64_t bit_range(size_t from, size_t n) { return (~UINT64_C(0) >> (BITS - n)) << from; }
+static HOT_INLINE uint64_t bit_range(size_t from, size_t n)
+{
+    return (~UINT64_C(0) >> ((BITS - n) & (BITS - 1u))) << from; /* the mask states 64 - n < 64 for analyzers */
+}
 
 static bool bit_get(const uint64_t *bits, size_t i) { return (bits[i / BITS] >> (i % BITS)) & 1u; }
 
@@ -450,7 +453,7 @@ static HOT_INLINE spans spans_of(const view *v, size_t level)
 {
     spans sp;
     sp.last = level_nodes(v, level) - 1u;
-    sp.full = (size_t)BITS << (FANOUT_SHIFT * level);
+    sp.full = (size_t)BITS << ((FANOUT_SHIFT * level) & (BITS - 1u)); /* level <= 20; the mask says so */
     sp.last_span = v->chunk_count - node_first(level, sp.last);
     return sp;
 }
@@ -812,7 +815,7 @@ static HOT_INLINE size_t free_run_before(const view *v, size_t pos)
 {
     size_t b = pos % BITS;
     uint64_t below = (v->free_bits[pos / BITS] << 1) << (BITS - 1u - b); /* bits [0, b) at the top */
-    size_t run = ~below == 0 ? BITS : clz64(~below);
+    size_t run = clz64(~below);                                          /* bit 0 of below is 0 */
     return run >= b ? b + BITS : run;
 }
 
@@ -822,7 +825,7 @@ static HOT_INLINE size_t free_run_from(const view *v, size_t pos)
 {
     size_t b = pos % BITS;
     uint64_t x = v->free_bits[pos / BITS] >> b;
-    size_t run = ~x == 0 ? BITS : ctz64(~x);
+    size_t run = x == ALL_FREE ? BITS : ctz64(~x);
     return run >= BITS - b ? BITS - b + BITS : run;
 }
 

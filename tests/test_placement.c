@@ -652,8 +652,9 @@ static void regression_hint_not_raised_past_unaligned_fits(void)
     if (!fx_new(&fx, 16, 256)) {
         return;
     }
-    CHECK_STATUS(bma_alloc_chunks(fx.h, 1, &idx), BMA_OK);   /* chunk 0 */
-    CHECK_STATUS(bma_alloc(fx.h, 16, 16 * 128, &p), BMA_OK); /* skips chunks 1.. to an aligned one, past word 0 */
+    CHECK_STATUS(bma_alloc_chunks(fx.h, 1, &idx), BMA_OK); /* chunk 0 */
+    CHECK_STATUS(bma_alloc(fx.h, 16, (size_t)16 * 128, &p),
+                 BMA_OK); /* skips chunks 1.. to an aligned one, past word 0 */
     before = fx_snapshot(&fx);
     CHECK_STATUS(bma_alloc_chunks(fx.h, 1000, &idx), BMA_ENOMEM);
     CHECK_UNCHANGED(&fx, before);
