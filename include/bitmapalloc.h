@@ -21,6 +21,22 @@
  *  - Not thread-safe: callers that share a heap serialise all calls on it.
  *  - Alignment is measured from the buffer start: a heap buffer placed at an
  *    address aligned to A meets every alignment up to A in absolute terms.
+ *
+ * Sanitizer annotations are opt-in. By default, whatever -fsanitize the
+ * library is built with, the buffer is a plain byte array: any code may copy,
+ * compare or write out a live heap at any time, and a heap may be abandoned
+ * (a returned stack frame, a freed buffer) without a call. A build that
+ * defines BMA_SANITIZER_ANNOTATIONS=1 when compiling lib/ (meson:
+ * -Dsanitizer_annotations=true; -Dbitmapalloc:sanitizer_annotations=true from
+ * a parent project) asks for them:
+ *  - with AddressSanitizer, free chunks are poisoned (bma_init, bma_attach and
+ *    every free or shrink poison; allocations unpoison), so an overrun into a
+ *    free chunk or a use after free is reported as use-after-poison;
+ *  - where <valgrind/memcheck.h> is found, memcheck client requests mark free
+ *    chunks no-access and new allocations undefined (BMA_VALGRIND=1 alone asks
+ *    for these only).
+ * In such a build, call bma_detach() before copying, comparing or writing out
+ * a whole heap buffer, and before the buffer is freed or goes out of scope.
  */
 #ifndef BITMAPALLOC_H
 #define BITMAPALLOC_H
@@ -74,8 +90,9 @@ BMA_API bma_status bma_buffer_size(size_t chunk_size, size_t capacity, size_t *b
 
 /* Makes buf a new, empty heap with as many chunks as fit in buf_size bytes.
  * O(W + log(buf_size) log W). Writes the header, bitmaps and index; never
- * touches chunk bytes. In sanitizer builds it first makes the whole heap
- * addressable, so a buffer that held an earlier heap can be reused directly.
+ * touches chunk bytes. With sanitizer annotations on, it first makes the
+ * whole heap addressable, so a buffer that held an earlier heap can be reused
+ * directly, then poisons the free chunks.
  * Fails with BMA_EINVAL iff buf or out is NULL, buf is not BMA_BUFFER_ALIGN
  * aligned, or chunk_size is not a power of two; with BMA_ENOMEM iff buf_size
  * is smaller than bma_buffer_size(chunk_size, chunk_size). */
@@ -90,10 +107,12 @@ BMA_API bma_status bma_init(void *buf, size_t buf_size, size_t chunk_size, bma_h
  * fit buf_size, or bma_check() would fail. */
 BMA_API bma_status bma_attach(void *buf, size_t buf_size, bma_heap **out);
 
-/* Ends sanitizer and Valgrind tracking of the buffer: every byte becomes
- * addressable again, so the buffer can be copied, written out or released.
- * The heap stays valid and h may still be used; later calls annotate the
- * chunks they touch again. O(log W), plus the annotation of the chunk region.
+/* Needed only with sanitizer annotations on (see the top of this file); in
+ * any other build it changes nothing. Ends ASan and Valgrind tracking of the
+ * buffer: every byte becomes addressable (and defined) again, so the buffer
+ * can be copied, written out or released. The heap stays valid and h may
+ * still be used; later calls annotate the chunks they touch again. O(log W),
+ * plus the annotation of the chunk region.
  * Fails with BMA_EINVAL iff h is NULL. */
 BMA_API bma_status bma_detach(bma_heap *h);
 

@@ -67,13 +67,26 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Sanitizer annotations are opt-in (include/bitmapalloc.h, "Sanitizer
+ * annotations"): only a build that defines BMA_SANITIZER_ANNOTATIONS=1 (meson:
+ * -Dsanitizer_annotations=true) poisons free chunks, and only when it is an
+ * AddressSanitizer build; it also gets memcheck client requests where
+ * <valgrind/memcheck.h> is found. BMA_VALGRIND=1 alone asks for the memcheck
+ * requests only. Any other build leaves the buffer a plain byte array. */
+#if defined(BMA_SANITIZER_ANNOTATIONS) && BMA_SANITIZER_ANNOTATIONS
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define BMA_ASAN 1
 #endif
 #endif
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) && !defined(BMA_ASAN)
 #define BMA_ASAN 1
+#endif
+#if !defined(BMA_VALGRIND) && defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#define BMA_VALGRIND 1
+#endif
+#endif
 #endif
 #ifdef BMA_ASAN
 #include <sanitizer/asan_interface.h>

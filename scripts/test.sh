@@ -36,13 +36,13 @@ run_build() {
 
 CC=gcc run_build gcc
 CC=clang run_build clang
-CC=clang run_build asan -Db_sanitize=address,undefined -Db_lundef=false \
+CC=clang run_build asan -Db_sanitize=address,undefined -Db_lundef=false -Dsanitizer_annotations=true \
     -Dc_args=-fno-sanitize-recover=all
 CC=gcc CFLAGS=-m32 LDFLAGS=-m32 run_build m32
 # The index format with a one-node top level: small heaps grow deep index
 # trees, so the corpus and the differential test reach every index level.
 SUITES="--suite replay --suite diff" CC=clang run_build asan-top1 \
-    -Db_sanitize=address,undefined -Db_lundef=false \
+    -Db_sanitize=address,undefined -Db_lundef=false -Dsanitizer_annotations=true \
     "-Dc_args=-fno-sanitize-recover=all -DBMA_TOP_NODES=1"
 
 echo "=== consumers (install, pkg-config, meson subproject, CMake, C99/C++ header)"
