@@ -104,9 +104,10 @@ struct bench_contender {
 typedef struct bench_contender bench_contender;
 
 /* Every contender this build knows, at these positions first (then
- * jemalloc, mimalloc); *count receives the number. Unavailable ones are
- * still listed: create() says why. */
-enum { BENCH_LIB = 0, BENCH_BASELINE = 1, BENCH_GLIBC = 2 };
+ * jemalloc, mimalloc); *count receives the number. The fixed heaps come
+ * first, [0, BENCH_FIXED). Unavailable ones are still listed: create() says
+ * why. */
+enum { BENCH_LIB = 0, BENCH_BASELINE = 1, BENCH_GHOSTTY_MAIN = 2, BENCH_FIXED = 3, BENCH_GLIBC = 3 };
 const bench_contender *const *bench_contenders(size_t *count);
 
 /* Where the process's malloc comes from (for the report). */

@@ -1,5 +1,6 @@
-/* The contenders: this library, the baseline, glibc malloc, and jemalloc and
- * mimalloc when the build found them. Each is a handful of small functions
+/* The contenders: this library, the baseline (the original's search),
+ * ghostty-main (that search with Ghostty main's search_start hint), glibc
+ * malloc, and jemalloc and mimalloc when the build found them. Each is a handful of small functions
  * plus one instance of the shared replayer (bench.h).
  *
  * How jemalloc and mimalloc are called: both libraries export malloc/free,
@@ -110,20 +111,33 @@ static void lib_free(void *self, void *p, size_t bytes)
 
 BENCH_DEFINE_REPLAYER(lib_replay, lib_alloc, lib_free)
 
-/* Through the public API: one-chunk allocations fill the heap in index order
- * (first fit on an empty heap), then frees punch the holes. */
+/* Through the public API. Per 64-chunk word, three allocations: the chunks
+ * below `keep`, the kept chunk, the chunks above it, all landing in index
+ * order (first fit on a heap that is free from there on); then, in a second
+ * pass, frees of the first and the last of each word. Three allocations a
+ * word instead of 64 keep the setup of a 2^24-chunk heap short, under
+ * callgrind too. */
 static void lib_fragment(void *self, unsigned keep, size_t tail)
 {
     lib_self *s = self;
-    size_t end = s->chunk_count - tail, i, index;
-    for (i = 0; i < end; i++) {
-        if (bma_alloc_chunks(s->h, 1, &index) != BMA_OK || index != i) {
-            die("bitmapalloc fragment", "1-chunk fill did not go in index order");
-        }
-    }
-    for (i = 0; i < end; i++) {
-        if (i % 64u != keep && bma_free_chunks(s->h, i, 1) != BMA_OK) {
-            die("bitmapalloc fragment", "free failed");
+    size_t end = s->chunk_count - tail, w, index, pass;
+    for (pass = 0; pass < 2u; pass++) {
+        for (w = 0; w < end; w += 64u) {
+            size_t word_end = end - w < 64u ? end : w + 64u, mid = w + keep, from[3], to[3], i;
+            from[0] = w, to[0] = mid < word_end ? mid : word_end;
+            from[1] = to[0], to[1] = mid < word_end ? mid + 1u : word_end;
+            from[2] = to[1], to[2] = word_end;
+            for (i = 0; i < 3u; i++) {
+                if (from[i] == to[i]) {
+                    continue;
+                }
+                if (pass == 0 && (bma_alloc_chunks(s->h, to[i] - from[i], &index) != BMA_OK || index != from[i])) {
+                    die("bitmapalloc fragment", "the fill did not go in index order");
+                }
+                if (pass == 1 && i != 1u && bma_free_chunks(s->h, from[i], to[i] - from[i]) != BMA_OK) {
+                    die("bitmapalloc fragment", "free failed");
+                }
+            }
         }
     }
 }
@@ -165,28 +179,46 @@ BENCH_DEFINE_REPLAYER(base_replay, base_alloc, base_free)
  * allocation of the whole used range (a single n > 64 search that succeeds at
  * chunk 0), then frees of the sub-ranges between the kept chunks, which the
  * original's free(slice) allows. The bitmap ends up exactly as the
- * library's. */
-static void base_fragment(void *self, unsigned keep, size_t tail)
+ * library's. ghostty-main goes through its own functions, so its
+ * search_start ends where its own calls leave it (word 0). */
+static void base_fragment_with(baseline_heap *h, unsigned keep, size_t tail, bool hint)
 {
-    baseline_heap *h = self;
+    bool (*alloc_fn)(baseline_heap *, size_t, size_t *) = hint ? baseline_hint_alloc_chunks : baseline_alloc_chunks;
+    void (*free_fn)(baseline_heap *, size_t, size_t) = hint ? baseline_hint_free_chunks : baseline_free_chunks;
     size_t end = h->chunk_count - tail, index, w;
-    if (!baseline_alloc_chunks(h, end, &index) || index != 0) {
+    if (!alloc_fn(h, end, &index) || index != 0) {
         die("baseline fragment", "whole-range allocation did not land at chunk 0");
     }
     for (w = 0; w * 64u < end; w++) {
         if (keep > 0) {
-            baseline_free_chunks(h, w * 64u, keep);
+            free_fn(h, w * 64u, keep);
         }
         if (keep < 63u) {
-            baseline_free_chunks(h, w * 64u + keep + 1u, 63u - keep);
+            free_fn(h, w * 64u + keep + 1u, 63u - keep);
         }
     }
 }
+
+static void base_fragment(void *self, unsigned keep, size_t tail) { base_fragment_with(self, keep, tail, false); }
 
 static void *base_chunk_base(void *self) { return ((baseline_heap *)self)->chunks; }
 
 static const bench_contender contender_baseline = {
     "baseline", true, base_create, base_reset, base_destroy, base_replay, base_fragment, base_chunk_base,
+};
+
+/* ------------------------------------------------------- ghostty-main */
+
+/* The same heap as the baseline's, driven through baseline_hint_*. */
+static void *main_alloc(void *self, size_t bytes) { return baseline_hint_alloc(self, bytes); }
+static void main_free(void *self, void *p, size_t bytes) { baseline_hint_free(self, p, bytes); }
+
+BENCH_DEFINE_REPLAYER(main_replay, main_alloc, main_free)
+
+static void main_fragment(void *self, unsigned keep, size_t tail) { base_fragment_with(self, keep, tail, true); }
+
+static const bench_contender contender_ghostty_main = {
+    "ghostty-main", true, base_create, base_reset, base_destroy, main_replay, main_fragment, base_chunk_base,
 };
 
 /* ---------------------------------------------------- malloc contenders */
@@ -341,7 +373,8 @@ static const bench_contender contender_mimalloc = {
 const bench_contender *const *bench_contenders(size_t *count)
 {
     static const bench_contender *const all[] = {
-        &contender_lib, &contender_baseline, &contender_glibc, &contender_jemalloc, &contender_mimalloc,
+        &contender_lib,   &contender_baseline, &contender_ghostty_main,
+        &contender_glibc, &contender_jemalloc, &contender_mimalloc,
     };
     *count = sizeof all / sizeof all[0];
     return all;

@@ -68,19 +68,19 @@ fz_build() {
     if [ ! -f "$dir/build.ninja" ]; then
         case $engine in
             libfuzzer)
-                CC=clang meson setup "$dir" "$FZ_ROOT" "${common[@]}" -Dfuzz_engine=libfuzzer \
+                CC=clang meson setup "$dir" "$FZ_ROOT" "${common[@]}" -Dfuzz_engine=libfuzzer -Dsanitizer_annotations=true \
                     -Db_sanitize=address,undefined \
                     -Dc_args="-fsanitize=fuzzer-no-link -fsanitize-coverage-ignorelist=$FZ_ROOT/fuzz/coverage-ignore.txt -fno-sanitize-recover=all -fno-omit-frame-pointer" \
                     -Dc_link_args=-fno-sanitize-recover=all >"$dir.setup.log" 2>&1 ;;
             afl)
                 CC=afl-clang-fast AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 meson setup "$dir" "$FZ_ROOT" "${common[@]}" \
-                    -Dfuzz_engine=afl -Dfuzz_link_args=-fsanitize=fuzzer >"$dir.setup.log" 2>&1 ;;
+                    -Dfuzz_engine=afl -Dfuzz_link_args=-fsanitize=fuzzer -Dsanitizer_annotations=true >"$dir.setup.log" 2>&1 ;;
             afl-cmplog)
                 CC=afl-clang-fast AFL_LLVM_CMPLOG=1 AFL_QUIET=1 meson setup "$dir" "$FZ_ROOT" "${common[@]}" \
                     -Dfuzz_engine=afl -Dfuzz_link_args=-fsanitize=fuzzer >"$dir.setup.log" 2>&1 ;;
             none)
                 meson setup "$dir" "$FZ_ROOT" "${common[@]}" -Dfuzz_engine=none \
-                    -Db_sanitize=address,undefined >"$dir.setup.log" 2>&1 ;;
+                    -Db_sanitize=address,undefined -Dsanitizer_annotations=true >"$dir.setup.log" 2>&1 ;;
             coverage)
                 # meson runs instrumented sanity-check programs: keep their profiles out of the tree
                 CC=clang LLVM_PROFILE_FILE="$dir.setup-%p.profraw" meson setup "$dir" "$FZ_ROOT" "${common[@]}" -Dfuzz_engine=none \

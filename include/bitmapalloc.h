@@ -21,6 +21,22 @@
  *  - Not thread-safe: callers that share a heap serialise all calls on it.
  *  - Alignment is measured from the buffer start: a heap buffer placed at an
  *    address aligned to A meets every alignment up to A in absolute terms.
+ *
+ * Sanitizer annotations are opt-in. By default, whatever -fsanitize the
+ * library is built with, the buffer is a plain byte array: any code may copy,
+ * compare or write out a live heap at any time, and a heap may be abandoned
+ * (a returned stack frame, a freed buffer) without a call. A build that
+ * defines BMA_SANITIZER_ANNOTATIONS=1 when compiling lib/ (meson:
+ * -Dsanitizer_annotations=true; -Dbitmapalloc:sanitizer_annotations=true from
+ * a parent project) asks for them:
+ *  - with AddressSanitizer, free chunks are poisoned (bma_init, bma_attach and
+ *    every free or shrink poison; allocations unpoison), so an overrun into a
+ *    free chunk or a use after free is reported as use-after-poison;
+ *  - where <valgrind/memcheck.h> is found, memcheck client requests mark free
+ *    chunks no-access and new allocations undefined (BMA_VALGRIND=1 alone asks
+ *    for these only).
+ * In such a build, call bma_detach() before copying, comparing or writing out
+ * a whole heap buffer, and before the buffer is freed or goes out of scope.
  */
 #ifndef BITMAPALLOC_H
 #define BITMAPALLOC_H
@@ -74,8 +90,9 @@ BMA_API bma_status bma_buffer_size(size_t chunk_size, size_t capacity, size_t *b
 
 /* Makes buf a new, empty heap with as many chunks as fit in buf_size bytes.
  * O(W + log(buf_size) log W). Writes the header, bitmaps and index; never
- * touches chunk bytes. In sanitizer builds it first makes the whole heap
- * addressable, so a buffer that held an earlier heap can be reused directly.
+ * touches chunk bytes. With sanitizer annotations on, it first makes the
+ * whole heap addressable, so a buffer that held an earlier heap can be reused
+ * directly, then poisons the free chunks.
  * Fails with BMA_EINVAL iff buf or out is NULL, buf is not BMA_BUFFER_ALIGN
  * aligned, or chunk_size is not a power of two; with BMA_ENOMEM iff buf_size
  * is smaller than bma_buffer_size(chunk_size, chunk_size). */
@@ -90,10 +107,12 @@ BMA_API bma_status bma_init(void *buf, size_t buf_size, size_t chunk_size, bma_h
  * fit buf_size, or bma_check() would fail. */
 BMA_API bma_status bma_attach(void *buf, size_t buf_size, bma_heap **out);
 
-/* Ends sanitizer and Valgrind tracking of the buffer: every byte becomes
- * addressable again, so the buffer can be copied, written out or released.
- * The heap stays valid and h may still be used; later calls annotate the
- * chunks they touch again. O(log W), plus the annotation of the chunk region.
+/* Needed only with sanitizer annotations on (see the top of this file); in
+ * any other build it changes nothing. Ends ASan and Valgrind tracking of the
+ * buffer: every byte becomes addressable (and defined) again, so the buffer
+ * can be copied, written out or released. The heap stays valid and h may
+ * still be used; later calls annotate the chunks they touch again. O(log W),
+ * plus the annotation of the chunk region.
  * Fails with BMA_EINVAL iff h is NULL. */
 BMA_API bma_status bma_detach(bma_heap *h);
 
@@ -104,7 +123,8 @@ BMA_API bma_status bma_detach(bma_heap *h);
  * chunk alignment), and stores their address in *out.
  * O(log W + n / 64) worst case without alignment; an alignment above
  * chunk_size adds O(log W) for each free run of >= n chunks that has no
- * aligned start, before the one returned. Writes the bitmaps and the index.
+ * aligned start, before the one returned. Writes the bitmaps, the index and
+ * (unaligned requests only) the search hint of n's size class.
  * Fails with BMA_EINVAL iff h or out is NULL, size is 0, or align is neither
  * 0 nor a power of two; with BMA_ENOMEM iff no such run of free chunks exists. */
 BMA_API bma_status bma_alloc(bma_heap *h, size_t size, size_t align, void **out);
@@ -184,11 +204,13 @@ typedef struct bma_stats {
  * is read off the index). Fails with BMA_EINVAL iff h or out is NULL. */
 BMA_API bma_status bma_get_stats(const bma_heap *h, bma_stats *out);
 
-/* Verifies every invariant of the metadata: magic, version, geometry, no free
- * or start bit past chunk_count, no start bit on a free chunk, every used
- * chunk inside an allocation, and every run index node. O(W). Reads only the
- * metadata; it trusts the buffer to be as large as the header says (bma_attach
- * checks that against the real size). Fails with BMA_EINVAL iff h is NULL;
+/* Verifies every invariant of the metadata: magic, version, geometry (the
+ * offsets stored in the header are the ones the layout gives), no free or
+ * start bit past chunk_count, no start bit on a free chunk, every used chunk
+ * inside an allocation, every run index node, and that every search hint is
+ * a true lower bound (no run of its size class starts before it). O(W).
+ * Reads only the metadata; it trusts the buffer to be as large as the header
+ * says (bma_attach checks that against the real size). Fails with BMA_EINVAL iff h is NULL;
  * with BMA_ECORRUPT iff any invariant is broken. */
 BMA_API bma_status bma_check(const bma_heap *h);
 

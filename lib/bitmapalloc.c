@@ -2,7 +2,8 @@
  *
  * Buffer layout (every offset from the buffer start, every region 8-aligned):
  *
- *   0            header        magic, version, chunk_size, chunk_count
+ *   0            header        magic, version, chunk_size, chunk_count, the
+ *                              resolved geometry, and the search hints
  *   free_off     free bitmap   W words, bit i = 1 iff chunk i is free
  *   start_off    start bitmap  W words, bit i = 1 iff an allocation starts at i
  *   index_off    run index     levels 1..L of run summaries (see below)
@@ -12,9 +13,12 @@
  *
  * chunks_off is the end of the metadata rounded up to chunk_size, so chunk i
  * sits at a multiple of chunk_size from the buffer start and every alignment
- * up to chunk_size is free of charge. Only chunk_size and chunk_count are
- * stored; every offset is recomputed by layout_of(), so a corrupt header can
- * only ever describe a geometry that layout_of() accepts.
+ * up to chunk_size is free of charge. layout_of() is the one function that
+ * decides the layout. bma_init stores what it resolves (offsets, word count,
+ * levels, where each level starts) in the header, so a call reads its
+ * geometry instead of recomputing it; bma_attach and bma_check recompute it
+ * from chunk_size and chunk_count and refuse a header that disagrees, so a
+ * corrupt header can only ever describe a geometry layout_of() accepts.
  *
  * The run index is a tree with fan-out 8 over the free bitmap. Level 0 is the
  * bitmap words (only their longest runs are stored; the edge runs are one
@@ -27,9 +31,23 @@
  * walking up from a start position through later siblings and down into the
  * first node that can hold the run: O(64 + 8 log8 W) instead of O(W).
  * Fan-out 8 keeps a node's children in one or two cache lines and the index
- * at about 0.55 bits per chunk (a byte per 64 chunks, 24 bytes per 512
- * chunks, plus the upper levels). Storing each word's longest run spares an
+ * at about 0.55 bits per chunk. Storing each word's longest run spares an
  * update from recounting the runs of the seven words that did not change.
+ *
+ * Search hints. A half-full heap keeps small holes near its start that fit
+ * one chunk but not two, so a search from chunk 0 rescans the same words on
+ * every call, and a single "lowest free chunk" hint skips few of them (a
+ * model of the terminal workload on a heap of 4080 chunks: 11.9 words
+ * scanned per allocation from chunk 0, 10.5 from the lowest free word, 3.6
+ * from the hints below). So the header keeps one hint per size class:
+ * hint[c] is a bitmap word before which no run of threshold(c) free chunks
+ * starts (thresholds 1, 2, 3, 4, 6, 9, 17, 65). A hint is a lower bound,
+ * never an answer: the search for n chunks starts at the hint of the largest
+ * threshold <= n and finds the first fit a search from 0 would. A successful
+ * unaligned allocation of n at s raises the first class of threshold >= n to
+ * s + n (first fit proves that no such run starts before s); a free lowers
+ * every class whose threshold fits in the merged free run to the run's start.
+ * Only successful calls touch them, so a failed call changes no byte.
  *
  * Invariants (verified by bma_check):
  *   I1  free and start bits past chunk_count are 0.
@@ -39,6 +57,8 @@
  *       by used non-start chunks, and a free needs no size from the caller.
  *   I4  every word's stored longest run and every index node equal what the
  *       bitmap and the node's children say.
+ *   I5  every hint is at most W and INT32_MAX, and no run of threshold(c)
+ *       free chunks starts before word hint[c].
  */
 #include "bitmapalloc.h"
 
@@ -47,13 +67,26 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Sanitizer annotations are opt-in (include/bitmapalloc.h, "Sanitizer
+ * annotations"): only a build that defines BMA_SANITIZER_ANNOTATIONS=1 (meson:
+ * -Dsanitizer_annotations=true) poisons free chunks, and only when it is an
+ * AddressSanitizer build; it also gets memcheck client requests where
+ * <valgrind/memcheck.h> is found. BMA_VALGRIND=1 alone asks for the memcheck
+ * requests only. Any other build leaves the buffer a plain byte array. */
+#if defined(BMA_SANITIZER_ANNOTATIONS) && BMA_SANITIZER_ANNOTATIONS
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define BMA_ASAN 1
 #endif
 #endif
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) && !defined(BMA_ASAN)
 #define BMA_ASAN 1
+#endif
+#if !defined(BMA_VALGRIND) && defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#define BMA_VALGRIND 1
+#endif
+#endif
 #endif
 #ifdef BMA_ASAN
 #include <sanitizer/asan_interface.h>
@@ -79,11 +112,13 @@
 #define BMA_TOP_NODES 64u
 #endif
 #define TOP_NODES ((size_t)BMA_TOP_NODES)
-#define MAX_LEVELS 24u                            /* W < 2^58 needs at most 18 levels above the words */
+#define MAX_LEVELS 20u                            /* W <= 2^58 needs at most 20 levels above the words */
 #define FORMAT_MAGIC UINT64_C(0x3150414548414D42) /* "BMAHEAP1" read little-endian */
-#define FORMAT_VERSION 2u
+#define FORMAT_VERSION 3u
 #define NOT_FOUND SIZE_MAX
 #define ALL_FREE (~UINT64_C(0)) /* a bitmap word with every chunk free */
+#define HINT_CLASSES 8u
+#define FOLD_STEPS 6u /* shift-and steps that find any run of up to 64 set bits */
 
 typedef struct header {
     uint64_t magic;
@@ -91,6 +126,12 @@ typedef struct header {
     uint32_t header_size;
     uint64_t chunk_size;
     uint64_t chunk_count;
+    /* What layout_of() resolves for chunk_size and chunk_count. */
+    uint64_t words, levels, shift;
+    uint64_t start_off, index_off, longest_off, chunks_off, total;
+    uint64_t level_first[MAX_LEVELS]; /* first node of level k + 1; 0 past levels */
+    /* Search hints, as bitmap word indices, by size class; see the top of this file. */
+    uint32_t hint[HINT_CLASSES];
 } header;
 
 /* One index node. uint64_t rather than size_t keeps the format the same for
@@ -101,19 +142,20 @@ typedef struct node {
 
 _Static_assert(CHAR_BIT == 8, "bytes are octets");
 _Static_assert(sizeof(header) % sizeof(uint64_t) == 0, "bitmaps after the header stay 8-aligned");
+_Static_assert(sizeof(header) == 36 * sizeof(uint64_t), "the header has no padding: every byte is checked");
 _Static_assert(sizeof(node) == 3 * sizeof(uint64_t), "nodes are packed");
 _Static_assert(BMA_BUFFER_ALIGN % _Alignof(header) == 0, "the header is readable in a BMA_BUFFER_ALIGN buffer");
 _Static_assert(BMA_BUFFER_ALIGN % _Alignof(uint64_t) == 0, "metadata words are readable in a BMA_BUFFER_ALIGN buffer");
+_Static_assert(TOP_NODES >= 1u, "a level with at most TOP_NODES nodes ends the tree");
 
 /* Offsets of one geometry; the single place that decides the layout. */
 typedef struct layout {
     size_t words, levels;           /* index levels 1..levels are stored; levels is the top */
-    size_t level_nodes[MAX_LEVELS]; /* level_nodes[0] = words */
-    size_t level_first[MAX_LEVELS]; /* first node of each stored level */
-    size_t free_off, start_off, index_off, longest_off, chunks_off, total;
+    size_t level_first[MAX_LEVELS]; /* first node of level k + 1 */
+    size_t start_off, index_off, longest_off, chunks_off, total;
 } layout;
 
-/* A heap opened for one call: the layout resolved to addresses. */
+/* A heap opened for one call: the stored geometry resolved to addresses. */
 typedef struct view {
     header *hdr;
     uint64_t *free_bits;
@@ -121,9 +163,9 @@ typedef struct view {
     node *index;
     unsigned char *word_longest; /* longest free run of each bitmap word */
     unsigned char *chunks;
-    size_t chunk_size, chunk_count;
+    const uint64_t *level_first;
+    size_t chunk_count, words, levels;
     unsigned shift; /* log2(chunk_size) */
-    layout l;
 } view;
 
 /* ------------------------------------------------------------ bit helpers */
@@ -172,10 +214,9 @@ static bool is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 static bool align_ok(size_t align) { return align == 0 || is_pow2(align); }
 
 /* Bits [from, from + n) of one word; from < 64, 1 <= n <= 64 - from. */
-static uint64_t bit_range(size_t from, size_t n)
+static HOT_INLINE uint64_t bit_range(size_t from, size_t n)
 {
-    uint64_t low = n == BITS ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1u;
-    return low << from;
+    return (~UINT64_C(0) >> ((BITS - n) & (BITS - 1u))) << from; /* the mask states 64 - n < 64 for analyzers */
 }
 
 static bool bit_get(const uint64_t *bits, size_t i) { return (bits[i / BITS] >> (i % BITS)) & 1u; }
@@ -188,7 +229,7 @@ static void bit_put(uint64_t *bits, size_t i, bool value)
 
 /* Sets (value true) or clears bits [first, first + n), n >= 1: a partial
  * first word, whole words, a partial last word. */
-static void bits_fill(uint64_t *bits, size_t first, size_t n, bool value)
+static HOT_INLINE void bits_fill(uint64_t *bits, size_t first, size_t n, bool value)
 {
     uint64_t *word = &bits[first / BITS], fill = value ? ~UINT64_C(0) : 0, mask;
     size_t from = first % BITS;
@@ -203,28 +244,50 @@ static void bits_fill(uint64_t *bits, size_t first, size_t n, bool value)
     *word = (*word & ~mask) | (fill & mask);
 }
 
-/* Shift-and folding: x &= x >> s keeps bit i iff bit i + s was set too. With
- * 2^m <= n < 2^(m+1), shifts by 1, 2, ..., 2^(m-1) leave bit i set iff bits
- * [i, i + 2^m) are set, and a last shift by n - 2^m < 2^m extends that to
- * [i, i + n). A plan holds this for one n. A search folds every word it
- * visits with the same plan, so the m-step loop exits at the same point each
- * time and predicts well; a loop that also stopped once x was 0 mispredicted
- * on half the words, and one that derived each shift from the last was most
- * of a small heap's search. */
+/* A word's free runs at bit 0 and at bit 63. */
+static size_t edge_left(uint64_t x) { return x == ALL_FREE ? BITS : ctz64(~x); }
+static size_t edge_right(uint64_t x) { return x == ALL_FREE ? BITS : clz64(~x); }
+
+/* Shift-and folding: x &= x >> s keeps bit i iff bit i + s was set too. If
+ * bit i already stood for a run of c set bits, a shift by s <= c makes it
+ * stand for a run of c + s. So shifts of 1, 2, 4, 8, 16, 32, each cut down
+ * to what is left of n - 1, find runs of any n <= 64 in six steps. A plan
+ * holds the six shifts (0 once n is reached: x & x is x) for one n. The
+ * search folds every word it visits with the same six steps: no loop whose
+ * length depends on n, which mispredicted on every search when the sizes
+ * vary, as a terminal's do. */
 typedef struct fold_plan {
-    unsigned doublings; /* m */
-    unsigned last;      /* n - 2^m */
-    uint64_t inside;    /* all ones iff n <= 64, so that a longer run never fits inside a word */
+    const unsigned char *shift; /* FOLD_STEPS shifts */
+    unsigned steps;             /* how many of them to take: all, or 4 when n <= 16 */
+    uint64_t inside;            /* all ones iff n <= 64, so that a longer run never fits inside a word */
 } fold_plan;
 
+/* The shifts for every n <= 64 (row 0 unused): step k takes what is left of
+ * n - 1 after the steps before, which were full (2^k in all), cut to 2^k:
+ * min(max(n - 2^k, 0), 2^k). */
+static const unsigned char fold_shifts[BITS + 1u][FOLD_STEPS] = {
+    {0, 0, 0, 0, 0, 0},   {0, 0, 0, 0, 0, 0},   {1, 0, 0, 0, 0, 0},   {1, 1, 0, 0, 0, 0},   {1, 2, 0, 0, 0, 0},
+    {1, 2, 1, 0, 0, 0},   {1, 2, 2, 0, 0, 0},   {1, 2, 3, 0, 0, 0},   {1, 2, 4, 0, 0, 0},   {1, 2, 4, 1, 0, 0},
+    {1, 2, 4, 2, 0, 0},   {1, 2, 4, 3, 0, 0},   {1, 2, 4, 4, 0, 0},   {1, 2, 4, 5, 0, 0},   {1, 2, 4, 6, 0, 0},
+    {1, 2, 4, 7, 0, 0},   {1, 2, 4, 8, 0, 0},   {1, 2, 4, 8, 1, 0},   {1, 2, 4, 8, 2, 0},   {1, 2, 4, 8, 3, 0},
+    {1, 2, 4, 8, 4, 0},   {1, 2, 4, 8, 5, 0},   {1, 2, 4, 8, 6, 0},   {1, 2, 4, 8, 7, 0},   {1, 2, 4, 8, 8, 0},
+    {1, 2, 4, 8, 9, 0},   {1, 2, 4, 8, 10, 0},  {1, 2, 4, 8, 11, 0},  {1, 2, 4, 8, 12, 0},  {1, 2, 4, 8, 13, 0},
+    {1, 2, 4, 8, 14, 0},  {1, 2, 4, 8, 15, 0},  {1, 2, 4, 8, 16, 0},  {1, 2, 4, 8, 16, 1},  {1, 2, 4, 8, 16, 2},
+    {1, 2, 4, 8, 16, 3},  {1, 2, 4, 8, 16, 4},  {1, 2, 4, 8, 16, 5},  {1, 2, 4, 8, 16, 6},  {1, 2, 4, 8, 16, 7},
+    {1, 2, 4, 8, 16, 8},  {1, 2, 4, 8, 16, 9},  {1, 2, 4, 8, 16, 10}, {1, 2, 4, 8, 16, 11}, {1, 2, 4, 8, 16, 12},
+    {1, 2, 4, 8, 16, 13}, {1, 2, 4, 8, 16, 14}, {1, 2, 4, 8, 16, 15}, {1, 2, 4, 8, 16, 16}, {1, 2, 4, 8, 16, 17},
+    {1, 2, 4, 8, 16, 18}, {1, 2, 4, 8, 16, 19}, {1, 2, 4, 8, 16, 20}, {1, 2, 4, 8, 16, 21}, {1, 2, 4, 8, 16, 22},
+    {1, 2, 4, 8, 16, 23}, {1, 2, 4, 8, 16, 24}, {1, 2, 4, 8, 16, 25}, {1, 2, 4, 8, 16, 26}, {1, 2, 4, 8, 16, 27},
+    {1, 2, 4, 8, 16, 28}, {1, 2, 4, 8, 16, 29}, {1, 2, 4, 8, 16, 30}, {1, 2, 4, 8, 16, 31}, {1, 2, 4, 8, 16, 32},
+};
+
 /* n >= 1. */
-static fold_plan fold_plan_for(size_t n)
+static HOT_INLINE fold_plan fold_plan_for(size_t n)
 {
     fold_plan p;
     p.inside = n <= BITS ? ~UINT64_C(0) : 0;
-    n = n <= BITS ? n : 1u;
-    p.doublings = 63u - clz64((uint64_t)n);
-    p.last = (unsigned)(n - ((size_t)1 << p.doublings));
+    p.shift = fold_shifts[n <= BITS ? n : 1u];
+    p.steps = FOLD_STEPS;
     return p;
 }
 
@@ -232,24 +295,16 @@ static fold_plan fold_plan_for(size_t n)
  * bit i of x; 0 if n > 64. */
 static HOT_INLINE uint64_t fold_with(const fold_plan *p, uint64_t x)
 {
-    unsigned k;
-    for (k = 0; k < p->doublings; k++) {
-        x &= x >> (1u << k);
+    size_t k;
+    for (k = 0; k < p->steps; k++) {
+        x &= x >> (p->shift[k] & (BITS - 1u)); /* shift <= 32; the mask says so to analyzers */
     }
-    x &= x >> (p->last & (BITS - 1u)); /* last < 2^m <= 64; the mask says so to analyzers */
     return x & p->inside;
-}
-
-static uint64_t fold_runs(uint64_t x, size_t n)
-{
-    fold_plan p = fold_plan_for(n);
-    return fold_with(&p, x);
 }
 
 /* ---------------------------------------------------------------- layout */
 
-/* Overflow-checked arithmetic. The builtins matter: layout_of() runs on
- * every call, and a division per check would be most of its cost. */
+/* Overflow-checked arithmetic. */
 static bool add_ok(size_t a, size_t b, size_t *sum)
 {
 #if defined(__GNUC__) || defined(__clang__)
@@ -270,28 +325,26 @@ static bool mul_ok(size_t a, size_t b, size_t *product)
 #endif
 }
 
-/* The layout of a heap of chunk_count chunks; false iff a size overflows.
- * Every step runs and the overflow flags are collected without an early
- * exit: the calls that reopen a heap init or attach accepted ignore the
- * result, and once inlined there the checks compile away. */
-static HOT_INLINE bool layout_of(size_t chunk_size, size_t chunk_count, layout *l)
+/* Nodes of a level (level 0: the words). W >= 1. */
+static size_t nodes_of_level(size_t words, size_t level) { return ((words - 1u) >> (FANOUT_SHIFT * level)) + 1u; }
+
+/* The layout of a heap of chunk_count >= 1 chunks; false iff a size
+ * overflows. Runs at init and attach only: every other call reads the
+ * result from the header. */
+static bool layout_of(size_t chunk_size, size_t chunk_count, layout *l)
 {
     size_t bitmap_bytes, index_bytes, longest_bytes, metadata_end, chunk_bytes, nodes = 0;
     bool ok;
+    memset(l, 0, sizeof *l);
     l->words = chunk_count / BITS + (chunk_count % BITS != 0);
-    l->level_nodes[0] = l->words;
-    l->levels = 0;
-    while (l->level_nodes[l->levels] > TOP_NODES) {
-        size_t below = l->level_nodes[l->levels];
-        l->levels++;
+    while (nodes_of_level(l->words, l->levels) > TOP_NODES && l->levels < MAX_LEVELS) {
         l->level_first[l->levels] = nodes;
-        l->level_nodes[l->levels] = (below >> FANOUT_SHIFT) + ((below & (FANOUT - 1u)) != 0);
-        nodes += l->level_nodes[l->levels];
+        l->levels++;
+        nodes += nodes_of_level(l->words, l->levels);
     }
-    l->free_off = sizeof(header);
     ok = mul_ok(l->words, sizeof(uint64_t), &bitmap_bytes);
     ok = mul_ok(nodes, sizeof(node), &index_bytes) && ok;
-    ok = add_ok(l->free_off, bitmap_bytes, &l->start_off) && ok;
+    ok = add_ok(sizeof(header), bitmap_bytes, &l->start_off) && ok;
     ok = add_ok(l->start_off, bitmap_bytes, &l->index_off) && ok;
     ok = add_ok(l->index_off, index_bytes, &l->longest_off) && ok;
     ok = add_ok(l->levels == 0 ? 0 : l->words, sizeof(uint64_t) - 1u, &longest_bytes) && ok;
@@ -303,34 +356,62 @@ static HOT_INLINE bool layout_of(size_t chunk_size, size_t chunk_count, layout *
     return ok;
 }
 
-static void view_init(view *v, void *buf, size_t chunk_size, size_t chunk_count)
+/* Writes the resolved geometry into a new heap's header. */
+static void layout_store(header *hdr, const layout *l, size_t chunk_size)
 {
-    unsigned char *base = buf;
-    v->hdr = buf;
-    v->free_bits = (uint64_t *)(void *)(base + v->l.free_off);
-    v->start_bits = (uint64_t *)(void *)(base + v->l.start_off);
-    v->index = (node *)(void *)(base + v->l.index_off);
-    v->word_longest = base + v->l.longest_off;
-    v->chunks = base + v->l.chunks_off;
-    v->chunk_size = chunk_size;
-    v->chunk_count = chunk_count;
-    v->shift = ctz64(chunk_size);
+    size_t k;
+    hdr->words = (uint64_t)l->words;
+    hdr->levels = (uint64_t)l->levels;
+    hdr->shift = (uint64_t)ctz64((uint64_t)chunk_size);
+    hdr->start_off = (uint64_t)l->start_off;
+    hdr->index_off = (uint64_t)l->index_off;
+    hdr->longest_off = (uint64_t)l->longest_off;
+    hdr->chunks_off = (uint64_t)l->chunks_off;
+    hdr->total = (uint64_t)l->total;
+    for (k = 0; k < MAX_LEVELS; k++) {
+        hdr->level_first[k] = (uint64_t)l->level_first[k];
+    }
 }
 
-/* The view of a heap that init or attach accepted. The casts drop const only
- * for read-only callers, which never write through the view. */
+/* Whether a header holds exactly what layout_store() would write. */
+static bool layout_stored(const header *hdr, const layout *l, size_t chunk_size)
+{
+    bool same = hdr->words == l->words && hdr->levels == l->levels && hdr->shift == ctz64((uint64_t)chunk_size) &&
+                hdr->start_off == l->start_off && hdr->index_off == l->index_off &&
+                hdr->longest_off == l->longest_off && hdr->chunks_off == l->chunks_off && hdr->total == l->total;
+    size_t k;
+    for (k = 0; k < MAX_LEVELS; k++) {
+        same = same && hdr->level_first[k] == l->level_first[k];
+    }
+    return same;
+}
+
+/* The view of a heap that init or attach accepted: its stored geometry. The
+ * cast drops const only for read-only callers, which never write through
+ * the view. */
 static HOT_INLINE void view_of(const bma_heap *h, view *v)
 {
     header *hdr =
         (header *)(uintptr_t)h; /* NOLINT(performance-no-int-to-ptr): drops const; read-only callers never write */
-    size_t chunk_size = (size_t)hdr->chunk_size, chunk_count = (size_t)hdr->chunk_count;
-    (void)layout_of(chunk_size, chunk_count, &v->l);
-    view_init(v, hdr, chunk_size, chunk_count);
+    unsigned char *base = (unsigned char *)hdr;
+    v->hdr = hdr;
+    v->free_bits = (uint64_t *)(void *)(base + sizeof(header));
+    v->start_bits = (uint64_t *)(void *)(base + (size_t)hdr->start_off);
+    v->index = (node *)(void *)(base + (size_t)hdr->index_off);
+    v->word_longest = base + (size_t)hdr->longest_off;
+    v->chunks = base + (size_t)hdr->chunks_off;
+    v->level_first = hdr->level_first;
+    v->chunk_count = (size_t)hdr->chunk_count;
+    v->words = (size_t)hdr->words;
+    v->levels = (size_t)hdr->levels;
+    v->shift = (unsigned)hdr->shift;
 }
+
+static size_t chunk_size_of(const view *v) { return (size_t)1 << v->shift; }
 
 static size_t chunks_for(const view *v, size_t size)
 {
-    return (size >> v->shift) + ((size & (v->chunk_size - 1u)) != 0);
+    return (size >> v->shift) + ((size & (chunk_size_of(v) - 1u)) != 0);
 }
 
 /* ------------------------------------------------------------ run index */
@@ -342,16 +423,17 @@ typedef struct summary {
     size_t left, right, longest, span;
 } summary;
 
+static size_t level_nodes(const view *v, size_t level) { return nodes_of_level(v->words, level); }
+
 /* First chunk of node i of a level: i * 64 * 8^level, which is below
- * chunk_count because the node exists; and 64 * 8^level < 64 W because
- * the top level has more than one node whenever it is above the words. */
+ * chunk_count because the node exists. */
 static size_t node_first(size_t level, size_t i) { return (i * BITS) << (FANOUT_SHIFT * level); }
 
-static node *node_at(const view *v, size_t level, size_t i) { return &v->index[v->l.level_first[level] + i]; }
-
-/* A word's free runs at bit 0 and at bit 63. */
-static size_t edge_left(uint64_t x) { return x == ALL_FREE ? BITS : ctz64(~x); }
-static size_t edge_right(uint64_t x) { return x == ALL_FREE ? BITS : clz64(~x); }
+/* Node i of stored level level >= 1. */
+static node *node_at(const view *v, size_t level, size_t i)
+{
+    return &v->index[(size_t)v->level_first[level - 1u] + i];
+}
 
 /* Longest run of set bits. fold(x, a + b) = fold(x, a) & (fold(x, b) >> a), so
  * the length is built greedily from the folds for 32, 16, ..., 1. */
@@ -375,18 +457,31 @@ static size_t longest_in_word(uint64_t x)
     return length;
 }
 
+/* The chunks each node of a level spans: all but the last span the same. */
+typedef struct spans {
+    size_t last, full, last_span; /* the last node's index and span; every other node's span */
+} spans;
+
+static HOT_INLINE spans spans_of(const view *v, size_t level)
+{
+    spans sp;
+    sp.last = level_nodes(v, level) - 1u;
+    sp.full = (size_t)BITS << ((FANOUT_SHIFT * level) & (BITS - 1u)); /* level <= 20; the mask says so */
+    sp.last_span = v->chunk_count - node_first(level, sp.last);
+    return sp;
+}
+
 /* Summary of node i of a level; level 0 reads the bitmap word, and its
  * stored longest run if there is a level 1 to keep it for. */
-static HOT_INLINE summary summary_of(const view *v, size_t level, size_t i)
+static HOT_INLINE summary summary_of(const view *v, const spans *sp, size_t level, size_t i)
 {
     summary s;
-    s.span = i + 1u < v->l.level_nodes[level] ? (size_t)BITS << (FANOUT_SHIFT * level)
-                                              : v->chunk_count - node_first(level, i);
+    s.span = i == sp->last ? sp->last_span : sp->full;
     if (level == 0) {
         uint64_t x = v->free_bits[i];
         s.left = edge_left(x);
         s.right = edge_right(x);
-        s.longest = v->l.levels != 0 ? v->word_longest[i] : longest_in_word(x);
+        s.longest = v->levels != 0 ? v->word_longest[i] : longest_in_word(x);
     } else {
         const node *n = node_at(v, level, i);
         s.left = (size_t)n->left;
@@ -396,16 +491,24 @@ static HOT_INLINE summary summary_of(const view *v, size_t level, size_t i)
     return s;
 }
 
-/* Whether node i of a stored level contains a free run of count chunks. */
-static bool node_holds(const view *v, size_t level, size_t i, size_t count)
-{
-    return node_at(v, level, i)->longest >= count;
-}
-
 static size_t children_end(const view *v, size_t level, size_t i)
 {
-    size_t end = (i + 1u) << FANOUT_SHIFT, below = v->l.level_nodes[level - 1u];
+    size_t end = (i + 1u) << FANOUT_SHIFT, below = level_nodes(v, level - 1u);
     return end < below ? end : below;
+}
+
+/* One step of combining summaries left to right: the running summary n
+ * (run: the free chunks at its right end so far; prefix_free: whether every
+ * child so far was all free) takes in one more child. */
+static HOT_INLINE void combine_step(node *n, size_t *run, bool *prefix_free, const summary *s)
+{
+    bool all_free = s->left == s->span;
+    size_t joined = *run + s->left, best = (size_t)n->longest;
+    n->left += *prefix_free ? s->left : 0;
+    *prefix_free = *prefix_free && all_free;
+    best = s->longest > best ? s->longest : best;
+    n->longest = joined > best ? joined : best;
+    *run = all_free ? *run + s->span : s->right;
 }
 
 /* The summary of nodes [first, end) of a level taken as one run of chunks.
@@ -413,21 +516,15 @@ static size_t children_end(const view *v, size_t level, size_t i)
  * operations and every span but the heap's last is 64. */
 static HOT_INLINE node combine_at(const view *v, size_t level, size_t first, size_t end)
 {
-    node n;
-    size_t c, left = 0, run = 0, longest = 0;
+    node n = {0, 0, 0};
+    spans sp = spans_of(v, level);
+    size_t c, run = 0;
     bool prefix_free = true;
     for (c = first; c < end; c++) {
-        summary s = summary_of(v, level, c);
-        bool all_free = s.left == s.span;
-        left += prefix_free ? s.left : 0;
-        prefix_free = prefix_free && all_free;
-        longest = s.longest > longest ? s.longest : longest;
-        longest = run + s.left > longest ? run + s.left : longest;
-        run = all_free ? run + s.span : s.right;
+        summary s = summary_of(v, &sp, level, c);
+        combine_step(&n, &run, &prefix_free, &s);
     }
-    n.left = (uint64_t)left;
     n.right = (uint64_t)run;
-    n.longest = (uint64_t)longest;
     return n;
 }
 
@@ -458,31 +555,31 @@ static bool node_update(const view *v, size_t level, size_t i)
     return true;
 }
 
-/* Brings the index up to date after a change to bitmap words [first, last];
- * before is word first's old value. A change inside one word that leaves its
- * edge runs and longest run as they were changes no node, and stops here.
- * A heap without index levels has nothing to update (and no word bytes). */
-static void index_update(const view *v, size_t first, size_t last, uint64_t before)
+/* Brings the index of a heap with index levels up to date after a change to
+ * bitmap words [first, last]; before is word first's old value. A change
+ * inside one word that leaves its edge runs and longest run as they were
+ * changes no node, and stops here. Out of line, with its own view, so that
+ * the hot paths of heaps without levels keep theirs in registers. */
+static void index_update(const bma_heap *h, size_t first, size_t last, uint64_t before)
 {
+    view v;
     size_t level, w;
     bool same = first == last;
-    if (v->l.levels == 0) {
-        return;
-    }
+    view_of(h, &v);
     for (w = first; w <= last; w++) {
-        uint64_t x = v->free_bits[w];
+        uint64_t x = v.free_bits[w];
         unsigned char longest = (unsigned char)longest_in_word(x);
-        same = same && longest == v->word_longest[w] && edge_left(x) == edge_left(before) &&
+        same = same && longest == v.word_longest[w] && edge_left(x) == edge_left(before) &&
                edge_right(x) == edge_right(before);
-        v->word_longest[w] = longest;
+        v.word_longest[w] = longest;
     }
-    for (level = 1; !same && level <= v->l.levels; level++) {
+    for (level = 1; !same && level <= v.levels; level++) {
         bool changed = false;
         size_t i;
         first >>= FANOUT_SHIFT;
         last >>= FANOUT_SHIFT;
         for (i = first; i <= last; i++) {
-            changed = node_update(v, level, i) || changed;
+            changed = node_update(&v, level, i) || changed;
         }
         if (!changed) {
             return;
@@ -490,13 +587,15 @@ static void index_update(const view *v, size_t first, size_t last, uint64_t befo
     }
 }
 
+/* ---------------------------------------------------------------- search */
+
 /* scan_level() over bitmap words, where a summary is a few bit operations
  * and a fit inside a word is returned at once, so *into never names a word. A used
  * word needs no case of its own: its edge runs are 0 and its fold is empty,
  * and an extra branch on it mispredicted often. */
-static size_t scan_words(const view *v, size_t i, size_t end, size_t count, size_t *carry, size_t *into)
+static HOT_INLINE size_t scan_words(const view *v, const fold_plan *plan, size_t i, size_t end, size_t count,
+                                    size_t *carry, size_t *into)
 {
-    fold_plan plan = fold_plan_for(count);
     size_t run = *carry;
     *into = NOT_FOUND;
     for (; i < end; i++) {
@@ -504,7 +603,7 @@ static size_t scan_words(const view *v, size_t i, size_t end, size_t count, size
         if (run + edge_left(x) >= count) {
             return i * BITS - run;
         }
-        starts = fold_with(&plan, x);
+        starts = fold_with(plan, x);
         if (starts != 0) {
             return i * BITS + ctz64(starts);
         }
@@ -519,18 +618,21 @@ static size_t scan_words(const view *v, size_t i, size_t end, size_t count, size
  * node i or at a node's left edge, or (level 0 only) inside a word; else
  * stores in *into the first node of a stored level that holds the run inside
  * it, or NOT_FOUND, and updates carry. */
-static size_t scan_level(const view *v, size_t level, size_t i, size_t end, size_t count, size_t *carry, size_t *into)
+static size_t scan_level(const view *v, const fold_plan *plan, size_t level, size_t i, size_t end, size_t count,
+                         size_t *carry, size_t *into)
 {
     if (level == 0) {
-        return scan_words(v, i, end, count, carry, into);
+        return scan_words(v, plan, i, end, count, carry, into);
     }
+    spans sp;
     *into = NOT_FOUND;
+    sp = spans_of(v, level);
     for (; i < end; i++) {
-        summary s = summary_of(v, level, i);
+        summary s = summary_of(v, &sp, level, i);
         if (*carry + s.left >= count) {
             return node_first(level, i) - *carry;
         }
-        if (node_holds(v, level, i, count)) {
+        if (s.longest >= count) {
             *into = i;
             return NOT_FOUND;
         }
@@ -540,13 +642,13 @@ static size_t scan_level(const view *v, size_t level, size_t i, size_t end, size
 }
 
 /* The first fit inside node i of a stored level (level >= 1), which holds
- * one (node_holds). Each step scans the node's children; the words answer
- * directly, so the walk ends there at the latest. */
-static size_t descend(const view *v, size_t level, size_t i, size_t count)
+ * one. Each step scans the node's children; the words answer directly, so
+ * the walk ends there at the latest. */
+static size_t descend(const view *v, const fold_plan *plan, size_t level, size_t i, size_t count)
 {
     for (;;) {
         size_t carry = 0, into, start;
-        start = scan_level(v, level - 1u, i << FANOUT_SHIFT, children_end(v, level, i), count, &carry, &into);
+        start = scan_level(v, plan, level - 1u, i << FANOUT_SHIFT, children_end(v, level, i), count, &carry, &into);
         if (start != NOT_FOUND || into == NOT_FOUND) {
             return start; /* NOT_FOUND only for an index that lies */
         }
@@ -558,49 +660,100 @@ static size_t descend(const view *v, size_t level, size_t i, size_t count)
 /* The end of the group of siblings that node i of a level belongs to. */
 static size_t group_end(const view *v, size_t level, size_t i)
 {
-    return level == v->l.levels ? v->l.level_nodes[level] : children_end(v, level + 1u, i >> FANOUT_SHIFT);
+    return level == v->levels ? level_nodes(v, level) : children_end(v, level + 1u, i >> FANOUT_SHIFT);
 }
 
-/* The lowest chunk s >= pos such that chunks [s, s + count) are free, or
- * NOT_FOUND; 1 <= count. Walks up from pos's word through the later siblings
- * at each level, carrying the free run that reaches the current position,
- * then descends into the first node that holds the run; from 0 it scans the
- * top level at once. O(TOP_NODES + 8 log8 W). */
-static size_t find_from(const view *v, size_t pos, size_t count)
+/* The first fit of count chunks that starts in pos's word at or after pos;
+ * else NOT_FOUND, and *carry is the free run at the word's end from pos on. */
+static HOT_INLINE size_t fit_in_first_word(const view *v, const fold_plan *plan, size_t pos, size_t *carry)
 {
-    size_t level = v->l.levels, i = 0, first = 0, carry = 0, into;
-    if (pos >= v->chunk_count) {
-        return NOT_FOUND;
-    }
-    if (pos != 0) {
-        uint64_t word = v->free_bits[pos / BITS] & (~UINT64_C(0) << (pos % BITS));
-        uint64_t starts = fold_runs(word, count);
-        if (starts != 0) {
-            return pos / BITS * BITS + ctz64(starts);
+    size_t i = pos / BITS;
+    uint64_t word = v->free_bits[i] & (~UINT64_C(0) << (pos % BITS)), starts = fold_with(plan, word);
+    *carry = edge_right(word);
+    return starts != 0 ? i * BITS + ctz64(starts) : NOT_FOUND;
+}
+
+/* find_from() on a heap with index levels: walks up from pos's word through
+ * the later siblings at each level, carrying the free run that reaches the
+ * current position, and descends into the first node that holds the run.
+ * O(TOP_NODES + 8 log8 W). */
+static size_t find_from_index(const bma_heap *h, size_t pos, size_t count)
+{
+    view v;
+    fold_plan plan = fold_plan_for(count);
+    size_t level = 0, i = pos / BITS, carry, into, start;
+    view_of(h, &v);
+    start = fit_in_first_word(&v, &plan, pos, &carry);
+    while (start == NOT_FOUND) {
+        start = scan_level(&v, &plan, level, i + 1u, group_end(&v, level, i), count, &carry, &into);
+        if (start == NOT_FOUND && into != NOT_FOUND) {
+            return descend(&v, &plan, level, into, count);
         }
-        level = 0;
-        i = pos / BITS;
-        first = i + 1u;
-        carry = edge_right(word); /* the free run at the word's end, from pos on */
-    }
-    for (;;) {
-        size_t start = scan_level(v, level, first, group_end(v, level, i), count, &carry, &into);
-        if (start != NOT_FOUND) {
-            return start;
-        }
-        if (into != NOT_FOUND) {
-            return descend(v, level, into, count);
-        }
-        if (level == v->l.levels) {
-            return NOT_FOUND;
+        if (level == v.levels) {
+            break;
         }
         level++;
         i >>= FANOUT_SHIFT;
-        first = i + 1u;
+    }
+    return start;
+}
+
+/* find_from() of 1 <= count <= 64 chunks on a heap without index levels:
+ * per word, a run that straddles from the previous words (run free chunks
+ * at its end), then a fold. Since count <= 64, a word with every chunk free
+ * always holds a fit, so the edge runs need no case for it; the guard bits
+ * only keep ctz and clz defined. steps is a constant. */
+static HOT_INLINE size_t scan_short(const view *v, size_t pos, size_t count, unsigned steps)
+{
+    fold_plan plan = fold_plan_for(count);
+    size_t i = pos / BITS, run = 0;
+    uint64_t x = v->free_bits[i] & (~UINT64_C(0) << (pos % BITS));
+    plan.steps = steps;
+    for (;;) {
+        uint64_t starts = fold_with(&plan, x);
+        if (run + ctz64(~x | (UINT64_C(1) << 63)) >= count) {
+            return i * BITS - run;
+        }
+        if (starts != 0) {
+            return i * BITS + ctz64(starts);
+        }
+        if (++i == v->words) {
+            return NOT_FOUND;
+        }
+        run = clz64(~x | 1u);
+        x = v->free_bits[i];
     }
 }
 
-/* ---------------------------------------------------------------- search */
+/* find_from() of count > 64 chunks on a heap without index levels; out of
+ * line, with its own view, as find_from_index(). */
+static size_t scan_long(const bma_heap *h, size_t pos, size_t count)
+{
+    view v;
+    fold_plan plan = fold_plan_for(count);
+    size_t carry, into;
+    view_of(h, &v);
+    (void)fit_in_first_word(&v, &plan, pos, &carry); /* no fit inside a word; sets the carry */
+    return scan_words(&v, &plan, pos / BITS + 1u, v.words, count, &carry, &into);
+}
+
+/* The lowest chunk s >= pos such that chunks [s, s + count) are free, or
+ * NOT_FOUND; 1 <= count. Without index levels (at most TOP_NODES words) a
+ * scan of the words from pos on; with them, find_from_index(). Runs of up
+ * to 16 chunks, a terminal's graphemes, fold in four steps. */
+static HOT_INLINE size_t find_from(const view *v, size_t pos, size_t count)
+{
+    if (pos >= v->chunk_count) {
+        return NOT_FOUND;
+    }
+    if (v->levels != 0) {
+        return find_from_index((const bma_heap *)v->hdr, pos, count);
+    }
+    if (count > BITS) {
+        return scan_long((const bma_heap *)v->hdr, pos, count);
+    }
+    return count <= 16u ? scan_short(v, pos, count, 4u) : scan_short(v, pos, count, FOLD_STEPS);
+}
 
 /* The chunk alignment a byte alignment asks for: chunk i qualifies iff
  * i % step == phase. */
@@ -611,8 +764,8 @@ typedef struct chunk_align {
 static chunk_align chunk_align_for(const view *v, size_t align)
 {
     chunk_align a = {1u, 0u};
-    if (align > v->chunk_size) {
-        size_t base = v->l.chunks_off >> v->shift; /* chunks_off is a multiple of chunk_size */
+    if (align > chunk_size_of(v)) {
+        size_t base = (size_t)v->hdr->chunks_off >> v->shift; /* chunks_off is a multiple of chunk_size */
         a.step = align >> v->shift;
         a.phase = (a.step - (base & (a.step - 1u))) & (a.step - 1u);
     }
@@ -627,24 +780,120 @@ static size_t align_up(chunk_align a, size_t pos)
     return up >= pos ? up : add_ok(up, a.step, &up) ? up : NOT_FOUND;
 }
 
-/* The search: the lowest index of count free chunks that meets align, or
- * NOT_FOUND. Each round finds the first fit at or after the first qualifying
- * chunk; no qualifying chunk lies between a fit and the next qualifying one,
- * so the rounds skip no answer. Without alignment it is one round. */
-static size_t find_run(const view *v, size_t count, size_t align)
+/* ----------------------------------------------------------------- hints */
+
+/* Size classes and their thresholds (the smallest run in the class). A hint
+ * is a word index: the search starts at a word anyway, and 32 bits keep the
+ * eight hints in 32 bytes. A hint saturates at INT32_MAX words (2^37
+ * chunks), which is still a lower bound and lets hints_lower() compare them
+ * as signed 32-bit lanes. */
+static const int32_t hint_threshold[HINT_CLASSES] = {1, 2, 3, 4, 6, 9, 17, 65};
+
+/* The class of a request: the largest threshold <= count. */
+static HOT_INLINE size_t hint_class(size_t count)
 {
-    chunk_align a = chunk_align_for(v, align);
-    size_t pos = align_up(a, 0), fit;
-    if (count > v->chunk_count) {
-        return NOT_FOUND;
+    static const unsigned char small[17] = {0, 0, 1, 2, 3, 3, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5};
+    return count <= 16u ? small[count] : count < 65u ? 6u : 7u;
+}
+
+static uint32_t hint_word(size_t chunk)
+{
+    size_t w = chunk / BITS;
+    return w < INT32_MAX ? (uint32_t)w : INT32_MAX;
+}
+
+/* A successful unaligned first fit of count chunks at index: no run of
+ * count or more free chunks starts before index + count now. That holds for
+ * every class whose threshold is at least count; raising only the first of
+ * them costs a terminal trace a fraction of a word per search, and raising
+ * all twelve cost more than those words. */
+static HOT_INLINE void hints_raise(const view *v, size_t index, size_t count)
+{
+    /* The first class whose threshold is >= count, for count <= 65. */
+    static const unsigned char first_at_least[66] = {0, 0, 1, 2, 3, 4, 4, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7,
+                                                     7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+                                                     7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7};
+    uint32_t *hint, to;
+    if (count > 65u) {
+        return;
     }
-    while (pos != NOT_FOUND && (fit = find_from(v, pos, count)) != NOT_FOUND) {
+    hint = &v->hdr->hint[first_at_least[count]];
+    to = hint_word(index + count);
+    *hint = *hint > to ? *hint : to;
+}
+
+/* Free chunks right before chunk pos inside pos's word; past the word's
+ * start, 64 more are assumed, which the caller needs no more than. */
+static HOT_INLINE size_t free_run_before(const view *v, size_t pos)
+{
+    size_t b = pos % BITS;
+    uint64_t below = (v->free_bits[pos / BITS] << 1) << (BITS - 1u - b); /* bits [0, b) at the top */
+    size_t run = clz64(~below);                                          /* bit 0 of below is 0 */
+    return run >= b ? b + BITS : run;
+}
+
+/* Free chunks from chunk pos on inside pos's word; past the word's end, 64
+ * more are assumed. */
+static HOT_INLINE size_t free_run_from(const view *v, size_t pos)
+{
+    size_t b = pos % BITS;
+    uint64_t x = v->free_bits[pos / BITS] >> b;
+    size_t run = x == ALL_FREE ? BITS : ctz64(~x);
+    return run >= BITS - b ? BITS - b + BITS : run;
+}
+
+/* Chunks [first, first + n) were just freed. A new run of t <= 65 free
+ * chunks can only start at or after max(start of the merged free run,
+ * first - t + 1), so at or after first - min(free run before first, 64);
+ * classes whose threshold exceeds the merged run gain nothing. Both runs are
+ * read inside their own word and may be overestimated past it, which only
+ * lowers a hint further than it had to. */
+static HOT_INLINE void hints_lower(const view *v, size_t first, size_t n)
+{
+    uint32_t *restrict hint = v->hdr->hint;
+    size_t left = free_run_before(v, first), merged = left + n, c;
+    int32_t from = (int32_t)hint_word(first > left ? first - left : 0), run;
+    if (first + n < v->chunk_count) {
+        merged += free_run_from(v, first + n);
+    }
+    run = merged < 66u ? (int32_t)merged : 66; /* above every threshold */
+    for (c = 0; c < HINT_CLASSES; c++) {
+        int32_t h = (int32_t)hint[c], ceiling = hint_threshold[c] > run ? INT32_MAX : from;
+        hint[c] = (uint32_t)(h < ceiling ? h : ceiling);
+    }
+}
+
+/* find_run() for an alignment above chunk_size. Each round finds the first
+ * fit at or after the first qualifying chunk; no qualifying chunk lies
+ * between a fit and the next qualifying one, so the rounds skip no answer. */
+static size_t find_aligned_run(const bma_heap *h, size_t count, size_t align)
+{
+    view v;
+    chunk_align a;
+    size_t pos, fit;
+    view_of(h, &v);
+    a = chunk_align_for(&v, align);
+    pos = align_up(a, (size_t)v.hdr->hint[hint_class(count)] * BITS);
+    while (pos != NOT_FOUND && (fit = find_from(&v, pos, count)) != NOT_FOUND) {
         pos = align_up(a, fit);
         if (pos == fit) {
             return fit;
         }
     }
     return NOT_FOUND;
+}
+
+/* The search: the lowest index of count free chunks that meets align, or
+ * NOT_FOUND. It starts at the hint of count's class. */
+static HOT_INLINE size_t find_run(const view *v, size_t count, size_t align)
+{
+    if (count > v->chunk_count) {
+        return NOT_FOUND;
+    }
+    if (align > chunk_size_of(v)) {
+        return find_aligned_run((const bma_heap *)v->hdr, count, align);
+    }
+    return find_from(v, (size_t)v->hdr->hint[hint_class(count)] * BITS, count);
 }
 
 /* -------------------------------------------------------------- scanning */
@@ -660,7 +909,7 @@ typedef enum scan_kind {
 static uint64_t valid_mask(const view *v, size_t w)
 {
     size_t tail = v->chunk_count % BITS;
-    return (w + 1u == v->l.words && tail != 0) ? bit_range(0, tail) : ~UINT64_C(0);
+    return (w + 1u == v->words && tail != 0) ? bit_range(0, tail) : ~UINT64_C(0);
 }
 
 static uint64_t scan_word(const view *v, scan_kind kind, size_t w)
@@ -674,7 +923,7 @@ static uint64_t scan_word(const view *v, scan_kind kind, size_t w)
 }
 
 /* The first chunk >= pos of the given kind, or chunk_count if there is none. */
-static size_t scan_next(const view *v, scan_kind kind, size_t pos)
+static HOT_INLINE size_t scan_next(const view *v, scan_kind kind, size_t pos)
 {
     size_t w;
     uint64_t word;
@@ -684,7 +933,7 @@ static size_t scan_next(const view *v, scan_kind kind, size_t pos)
     w = pos / BITS;
     word = scan_word(v, kind, w) & (~UINT64_C(0) << (pos % BITS));
     while (word == 0) {
-        if (++w == v->l.words) {
+        if (++w == v->words) {
             return v->chunk_count;
         }
         word = scan_word(v, kind, w);
@@ -754,43 +1003,72 @@ static int note_live(size_t index, size_t count, void *ctx)
 
 /* Marks chunks [first, first + n) free or used, keeping the index in step;
  * n >= 1. */
-static void set_free(const view *v, size_t first, size_t n, bool free)
+static HOT_INLINE void set_free(const view *v, size_t first, size_t n, bool free)
 {
     uint64_t before = v->free_bits[first / BITS];
     bits_fill(v->free_bits, first, n, free);
-    index_update(v, first / BITS, (first + n - 1u) / BITS, before);
     if (free) {
+        hints_lower(v, first, n);
         note_freed(v, first, n);
     } else {
         note_allocated(v, first, n);
     }
+    if (v->levels != 0) { /* last, so that nothing is kept across the call */
+        index_update((const bma_heap *)v->hdr, first / BITS, (first + n - 1u) / BITS, before);
+    }
 }
 
-static void claim(const view *v, size_t index, size_t count)
-{
-    bit_put(v->start_bits, index, true);
-    set_free(v, index, count, false);
-}
-
-static void release(const view *v, size_t index, size_t count)
+static HOT_INLINE void release(const view *v, size_t index, size_t count)
 {
     bit_put(v->start_bits, index, false);
     set_free(v, index, count, true);
 }
 
 /* Claims the first fit for count chunks; NOT_FOUND (and no change) if none. */
-static size_t alloc_run(const view *v, size_t count, size_t align)
+static HOT_INLINE size_t alloc_run(const view *v, size_t count, size_t align)
 {
     size_t index = find_run(v, count, align);
+    if (index == NOT_FOUND) {
+        return NOT_FOUND;
+    }
+    bit_put(v->start_bits, index, true);
+    set_free(v, index, count, false);
+    if (align <= chunk_size_of(v)) {
+        hints_raise(v, index, count);
+    }
+    return index;
+}
+
+/* alloc_run() out of line, with its own view. */
+static size_t alloc_run_any(const bma_heap *h, size_t count, size_t align)
+{
+    view v;
+    view_of(h, &v);
+    return alloc_run(&v, count, align);
+}
+
+/* alloc_run(), with the common case written out apart: an unaligned run of
+ * at most 64 chunks on a heap without index levels, which calls nothing and
+ * so keeps the call's state in registers. */
+static HOT_INLINE size_t alloc_fast(const view *v, size_t count, size_t align)
+{
+    size_t index;
+    if (v->levels != 0 || count > BITS || align > chunk_size_of(v)) {
+        return alloc_run_any((const bma_heap *)v->hdr, count, align);
+    }
+    index = find_from(v, (size_t)v->hdr->hint[hint_class(count)] * BITS, count);
     if (index != NOT_FOUND) {
-        claim(v, index, count);
+        bit_put(v->start_bits, index, true);
+        bits_fill(v->free_bits, index, count, false);
+        note_allocated(v, index, count);
+        hints_raise(v, index, count);
     }
     return index;
 }
 
 /* --------------------------------------------------------- addressing */
 
-static bma_status index_of(const view *v, const void *ptr, size_t *index)
+static HOT_INLINE bma_status index_of(const view *v, const void *ptr, size_t *index)
 {
     uintptr_t p = (uintptr_t)ptr, first = (uintptr_t)v->chunks;
     size_t offset;
@@ -798,7 +1076,7 @@ static bma_status index_of(const view *v, const void *ptr, size_t *index)
         return BMA_EBADPTR;
     }
     offset = (size_t)(p - first);
-    if ((offset & (v->chunk_size - 1u)) != 0 || (offset >> v->shift) >= v->chunk_count) {
+    if ((offset & (chunk_size_of(v) - 1u)) != 0 || (offset >> v->shift) >= v->chunk_count) {
         return BMA_EBADPTR;
     }
     *index = offset >> v->shift;
@@ -807,7 +1085,7 @@ static bma_status index_of(const view *v, const void *ptr, size_t *index)
 
 /* Classifies index: the start of a live allocation (its chunk count in
  * *count), a free chunk, or anything else. */
-static bma_status live_extent(const view *v, size_t index, size_t *count)
+static HOT_INLINE bma_status live_extent(const view *v, size_t index, size_t *count)
 {
     if (index >= v->chunk_count) {
         return BMA_EBADPTR;
@@ -841,7 +1119,7 @@ static bma_status check_bitmaps(const view *v)
 {
     uint64_t carry = 0; /* whether the last chunk of the previous word is used */
     size_t w;
-    for (w = 0; w < v->l.words; w++) {
+    for (w = 0; w < v->words; w++) {
         uint64_t valid = valid_mask(v, w), free = v->free_bits[w], start = v->start_bits[w];
         uint64_t used = ~free & valid;
         uint64_t continued = used & ~start;
@@ -863,17 +1141,33 @@ static bma_status check_bitmaps(const view *v)
 static bma_status check_index(const view *v)
 {
     size_t level, i;
-    for (i = 0; v->l.levels != 0 && i < v->l.words; i++) {
+    for (i = 0; v->levels != 0 && i < v->words; i++) {
         if (v->word_longest[i] != longest_in_word(v->free_bits[i])) {
             return BMA_ECORRUPT;
         }
     }
-    for (level = 1; level <= v->l.levels; level++) {
-        for (i = 0; i < v->l.level_nodes[level]; i++) {
+    for (level = 1; level <= v->levels; level++) {
+        for (i = 0; i < level_nodes(v, level); i++) {
             node expected = node_expected(v, level, i);
             if (!node_equal(node_at(v, level, i), &expected)) {
                 return BMA_ECORRUPT;
             }
+        }
+    }
+    return BMA_OK;
+}
+
+/* I5, with the search itself (from chunk 0, on the verified index) as the
+ * judge of where each class's first run starts. O(HINT_CLASSES (64 + 8 log W)),
+ * or O(HINT_CLASSES W) on a heap without index levels. */
+static bma_status check_hints(const view *v)
+{
+    size_t c;
+    for (c = 0; c < HINT_CLASSES; c++) {
+        size_t first = find_from(v, 0, (size_t)hint_threshold[c]);
+        if (v->hdr->hint[c] > v->words || v->hdr->hint[c] > INT32_MAX ||
+            (first != NOT_FOUND && v->hdr->hint[c] > first / BITS)) {
+            return BMA_ECORRUPT;
         }
     }
     return BMA_OK;
@@ -884,6 +1178,7 @@ static bma_status open_checked(const void *buf, size_t buf_size, view *v)
 {
     const header *hdr = buf;
     size_t chunk_size, chunk_count;
+    layout l;
     bma_status s;
     if (buf_size < sizeof(header) || hdr->magic != FORMAT_MAGIC || hdr->version != FORMAT_VERSION ||
         hdr->header_size != sizeof(header) || hdr->chunk_size > SIZE_MAX || hdr->chunk_count > SIZE_MAX) {
@@ -891,13 +1186,14 @@ static bma_status open_checked(const void *buf, size_t buf_size, view *v)
     }
     chunk_size = (size_t)hdr->chunk_size;
     chunk_count = (size_t)hdr->chunk_count;
-    if (!is_pow2(chunk_size) || chunk_count == 0 || !layout_of(chunk_size, chunk_count, &v->l) ||
-        v->l.total > buf_size) {
+    if (!is_pow2(chunk_size) || chunk_count == 0 || !layout_of(chunk_size, chunk_count, &l) || l.total > buf_size ||
+        !layout_stored(hdr, &l, chunk_size)) {
         return BMA_ECORRUPT;
     }
-    view_init(v, (void *)(uintptr_t)buf, chunk_size, chunk_count); /* NOLINT(performance-no-int-to-ptr): as view_of */
+    view_of(buf, v);
     s = check_bitmaps(v);
-    return s != BMA_OK ? s : check_index(v);
+    s = s != BMA_OK ? s : check_index(v);
+    return s != BMA_OK ? s : check_hints(v);
 }
 
 /* ------------------------------------------------------------------ API */
@@ -939,6 +1235,8 @@ static bool geometry_fits(size_t chunk_size, size_t chunk_count, size_t buf_size
 bma_status bma_init(void *buf, size_t buf_size, size_t chunk_size, bma_heap **out)
 {
     size_t lo = 1, hi;
+    layout l;
+    header *hdr = buf;
     view v;
     if (buf == NULL || out == NULL || (uintptr_t)buf % BMA_BUFFER_ALIGN != 0 || !is_pow2(chunk_size)) {
         return BMA_EINVAL;
@@ -956,15 +1254,16 @@ bma_status bma_init(void *buf, size_t buf_size, size_t chunk_size, bma_heap **ou
             hi = mid - 1u;
         }
     }
-    (void)layout_of(chunk_size, lo, &v.l);
-    view_init(&v, buf, chunk_size, lo);
-    note_reset(buf, v.l.total);
-    memset(buf, 0, v.l.chunks_off);
-    v.hdr->magic = FORMAT_MAGIC;
-    v.hdr->version = FORMAT_VERSION;
-    v.hdr->header_size = (uint32_t)sizeof(header);
-    v.hdr->chunk_size = (uint64_t)chunk_size;
-    v.hdr->chunk_count = (uint64_t)lo;
+    (void)layout_of(chunk_size, lo, &l);
+    note_reset(buf, l.total);
+    memset(buf, 0, l.chunks_off); /* every hint 0: a lower bound for any heap */
+    hdr->magic = FORMAT_MAGIC;
+    hdr->version = FORMAT_VERSION;
+    hdr->header_size = (uint32_t)sizeof(header);
+    hdr->chunk_size = (uint64_t)chunk_size;
+    hdr->chunk_count = (uint64_t)lo;
+    layout_store(hdr, &l, chunk_size);
+    view_of(buf, &v);
     set_free(&v, 0, lo, true);
     *out = (bma_heap *)buf;
     return BMA_OK;
@@ -1006,7 +1305,7 @@ bma_status bma_alloc(bma_heap *h, size_t size, size_t align, void **out)
         return BMA_EINVAL;
     }
     view_of(h, &v);
-    index = alloc_run(&v, chunks_for(&v, size), align);
+    index = alloc_fast(&v, chunks_for(&v, size), align);
     if (index == NOT_FOUND) {
         return BMA_ENOMEM;
     }
@@ -1034,7 +1333,7 @@ bma_status bma_alloc_chunks(bma_heap *h, size_t count, size_t *index)
         return BMA_EINVAL;
     }
     view_of(h, &v);
-    found = alloc_run(&v, count, 0);
+    found = alloc_fast(&v, count, 0);
     if (found == NOT_FOUND) {
         return BMA_ENOMEM;
     }
@@ -1044,7 +1343,7 @@ bma_status bma_alloc_chunks(bma_heap *h, size_t count, size_t *index)
 
 /* The free path shared by every free: validate, then release. expected_count
  * 0 means the caller gave no size. */
-static bma_status free_index(const view *v, size_t index, size_t expected_count)
+static HOT_INLINE bma_status free_index(const view *v, size_t index, size_t expected_count)
 {
     size_t count;
     bma_status s = live_extent(v, index, &count);
@@ -1186,19 +1485,19 @@ bma_status bma_get_stats(const bma_heap *h, bma_stats *out)
         return BMA_EINVAL;
     }
     view_of(h, &v);
-    for (w = 0; w < v.l.words; w++) {
+    for (w = 0; w < v.words; w++) {
         free_chunks += popcount64(v.free_bits[w]);
         starts += popcount64(v.start_bits[w]);
     }
-    out->chunk_size = v.chunk_size;
+    out->chunk_size = chunk_size_of(&v);
     out->chunk_count = v.chunk_count;
-    out->chunks_offset = v.l.chunks_off;
+    out->chunks_offset = (size_t)v.hdr->chunks_off;
     out->free_chunks = free_chunks;
     out->used_chunks = v.chunk_count - free_chunks;
     out->live_allocations = starts;
-    out->largest_free_run = (size_t)combine(&v, v.l.levels, 0, v.l.level_nodes[v.l.levels]).longest;
-    out->buffer_size = v.l.total;
-    out->metadata_bytes = v.l.chunks_off;
+    out->largest_free_run = (size_t)combine(&v, v.levels, 0, level_nodes(&v, v.levels)).longest;
+    out->buffer_size = (size_t)v.hdr->total;
+    out->metadata_bytes = (size_t)v.hdr->chunks_off;
     return BMA_OK;
 }
 

@@ -2,7 +2,10 @@
 # Installs bitmapalloc into a temporary prefix and builds and runs outside
 # consumers of the installed library (tests/consumers/run.sh): the install
 # itself, the exported symbols, the headers as C99 / C11 / C++11, make +
-# pkg-config, a meson project (pkg-config and subproject), and CMake.
+# pkg-config, a meson project (pkg-config and subproject), an ASan meson
+# project with bitmapalloc as a subproject (sanitizer annotations off: a live
+# heap is a plain buffer; on: an overrun into a free chunk is reported), and
+# CMake.
 # Prints PASS or FAIL per way and exits non-zero on any failure.
 #
 # Usage: scripts/consumer-test.sh     (installs missing Debian packages as root)

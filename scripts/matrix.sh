@@ -17,7 +17,8 @@
 # Sets of cells (--set, repeatable; default: std headers):
 #   std         gcc, clang x -O0 -O2 -O3 x -m64 -m32 x -std=c11 -std=c17 (24)
 #   headers     the public headers as C99 (-pedantic), C11 and C++11 (g++, clang++)
-#   sanitizers  ASan+UBSan (clang, gcc; -fno-sanitize-recover=all), clang's
+#   sanitizers  ASan+UBSan (clang, gcc; -fno-sanitize-recover=all; clang's with
+#               -DBMA_SANITIZER_ANNOTATIONS=1, gcc's without), clang's
 #               unsigned-integer-overflow + implicit-conversion over lib/, MSan
 #   valgrind    memcheck over every test with -DBMA_VALGRIND=1 (what meson's
 #               -Dvalgrind=true sets)
@@ -430,7 +431,7 @@ planted_cell() {
         ;;
     asan)
         # shellcheck disable=SC2054 # the commas belong to the flags
-        flags+=(-fsanitize=address,undefined -fno-sanitize-recover=all) ;;
+        flags+=(-fsanitize=address,undefined -fno-sanitize-recover=all -DBMA_SANITIZER_ANNOTATIONS=1) ;;
     msan) flags+=(-fsanitize=memory -fsanitize-memory-track-origins=2) ;;
     ubsan-int)
         # shellcheck disable=SC2054
@@ -498,8 +499,11 @@ run_cell() {
     hdr-*) header_cell "$name" ;;
     asan-ubsan-clang | asan-ubsan-gcc)
         note "seed $TEST_DIFF_SEED"
+        # Both modes of the library: free chunks poisoned (clang), plain bytes (gcc).
+        local ann=""
+        [ "$name" = asan-ubsan-gcc ] || ann=" -DBMA_SANITIZER_ANNOTATIONS=1"
         tree_cell "${name#asan-ubsan-}" c11 -O1 "" \
-            "-g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" "" ""
+            "-g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all$ann" "" ""
         ;;
     ubsan-int-clang)
         note "seed $TEST_DIFF_SEED"

@@ -119,7 +119,7 @@ tar -C "$PRISTINE" -cf - . | tar -C "$SRC" -xf - || die "copying the tree failed
 
 FUZZ_CFLAGS="-fsanitize=fuzzer-no-link -fsanitize-coverage-ignorelist=$SRC/fuzz/coverage-ignore.txt -fno-sanitize-recover=all -fno-omit-frame-pointer"
 # shellcheck disable=SC2054 # address,undefined is one meson value
-COMMON=(-Ddefault_library=static -Db_lundef=false -Dbuildtype=debugoptimized -Db_sanitize=address,undefined)
+COMMON=(-Ddefault_library=static -Db_lundef=false -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Dsanitizer_annotations=true)
 setup_build() { # name, then meson arguments
     local name=$1
     shift

@@ -46,7 +46,7 @@ run_build() {
 
 CC=gcc run_build gcc
 CC=clang run_build clang
-CC=clang run_build asan -Db_sanitize=address,undefined -Db_lundef=false \
+CC=clang run_build asan -Db_sanitize=address,undefined -Db_lundef=false -Dsanitizer_annotations=true \
     -Dc_args=-fno-sanitize-recover=all
 # -m32: natively, or where the kernel cannot execute 32-bit programs, as a
 # cross build whose tests run under qemu-i386 (meson's exe_wrapper).
@@ -82,7 +82,7 @@ fi
 # The index format with a one-node top level: small heaps grow deep index
 # trees, so the corpus and the differential test reach every index level.
 SUITES="--suite replay --suite diff" CC=clang run_build asan-top1 \
-    -Db_sanitize=address,undefined -Db_lundef=false \
+    -Db_sanitize=address,undefined -Db_lundef=false -Dsanitizer_annotations=true \
     "-Dc_args=-fno-sanitize-recover=all -DBMA_TOP_NODES=1"
 
 echo "=== consumers (install, pkg-config, meson subproject, CMake, C99/C++ header)"

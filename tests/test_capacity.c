@@ -20,13 +20,13 @@ static int slice_cmp(const void *a, const void *b)
 }
 
 /* An upper bound on the metadata of a heap of count chunks: a header of at
- * most 128 bytes, two bitmaps, at most one more bitmap's worth of index, and
+ * most 320 bytes, two bitmaps, at most one more bitmap's worth of index, and
  * less than one chunk of padding. Reserving chunk_size times the bitmaps (the
  * original's bug) exceeds it for every chunk size above 2. */
 static size_t metadata_bound(size_t cs, size_t count)
 {
     size_t words = ceil_div(count, 64);
-    return 128 + (size_t)3 * 8 * words + cs;
+    return 320 + (size_t)3 * 8 * words + cs;
 }
 
 /* One heap of capacity bytes: allocate until ENOMEM (mixed sizes, then single

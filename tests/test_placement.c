@@ -608,6 +608,63 @@ static void large_heap_fills_and_drains_in_index_order(void)
     fx_free(&fx);
 }
 
+/* Search hints (lib/bitmapalloc.c keeps one per size class): a free that
+ * joins a free run ending in the previous word must lower the hint of the
+ * merged run's size to that run's start, or the next search starts past it.
+ * Chunks [0, 65) are taken one by one and then 6-chunk runs up to 251, which
+ * raises the 6-chunk hint past word 0; [59, 64) is freed, still too short
+ * for 6, and then chunk 64 makes it 6 across the word boundary. */
+static void regression_hint_lowered_to_a_run_in_the_previous_word(void)
+{
+    heap_fx fx;
+    size_t i, idx = 0;
+    if (!fx_new(&fx, 16, 256)) {
+        return;
+    }
+    for (i = 0; i < 65; i++) {
+        CHECK_STATUS(bma_alloc_chunks(fx.h, 1, &idx), BMA_OK);
+        CHECK_EQ(idx, i);
+    }
+    for (i = 65; i + 6 <= 256; i += 6) {
+        CHECK_STATUS(bma_alloc_chunks(fx.h, 6, &idx), BMA_OK);
+        CHECK_EQ(idx, i);
+    }
+    for (i = 59; i < 64; i++) {
+        CHECK_STATUS(bma_free_chunks(fx.h, i, 1), BMA_OK);
+    }
+    CHECK_STATUS(bma_alloc_chunks(fx.h, 6, &idx), BMA_ENOMEM); /* [59, 64) and [251, 256) hold 5 */
+    CHECK_STATUS(bma_free_chunks(fx.h, 64, 1), BMA_OK);
+    CHECK_STATUS(bma_alloc_chunks(fx.h, 6, &idx), BMA_OK);
+    CHECK_EQ(idx, 59);
+    CHECK_STATUS(bma_check(fx.h), BMA_OK);
+    fx_free(&fx);
+}
+
+/* A hint is raised only by a successful unaligned search: an aligned one
+ * passes over unaligned fits, and a failed one must change no byte. After
+ * both, the plain request still finds the lowest fit. */
+static void regression_hint_not_raised_past_unaligned_fits(void)
+{
+    heap_fx fx;
+    size_t idx = 0;
+    void *p = NULL;
+    unsigned char *before;
+    if (!fx_new(&fx, 16, 256)) {
+        return;
+    }
+    CHECK_STATUS(bma_alloc_chunks(fx.h, 1, &idx), BMA_OK); /* chunk 0 */
+    CHECK_STATUS(bma_alloc(fx.h, 16, (size_t)16 * 128, &p),
+                 BMA_OK); /* skips chunks 1.. to an aligned one, past word 0 */
+    before = fx_snapshot(&fx);
+    CHECK_STATUS(bma_alloc_chunks(fx.h, 1000, &idx), BMA_ENOMEM);
+    CHECK_UNCHANGED(&fx, before);
+    free(before);
+    CHECK_STATUS(bma_alloc_chunks(fx.h, 1, &idx), BMA_OK);
+    CHECK_EQ(idx, 1);
+    CHECK_STATUS(bma_check(fx.h), BMA_OK);
+    fx_free(&fx);
+}
+
 int main(void)
 {
     RUN(in_word_runs_every_length_and_start);
@@ -624,5 +681,7 @@ int main(void)
     RUN(large_heap_single_holes_across_index_boundaries);
     RUN(large_heap_skips_near_miss_holes);
     RUN(large_heap_fills_and_drains_in_index_order);
+    RUN(regression_hint_lowered_to_a_run_in_the_previous_word);
+    RUN(regression_hint_not_raised_past_unaligned_fits);
     return check_finish("placement");
 }

@@ -71,6 +71,7 @@ meson setup "$BUILD" "$PROJECT_DIR" \
     -Ddefault_library=static \
     -Db_lundef=false \
     -Dtests=false \
+    -Dsanitizer_annotations=true \
     -Dfuzz_engine="$MESON_ENGINE" \
     -Dfuzz_link_args="$LIB_FUZZING_ENGINE" ||
     { cat "$BUILD/meson-logs/meson-log.txt" >&2 || true; exit 1; }

@@ -17,9 +17,17 @@
 #   pkgconfig-make    make + pkg-config, shared and static, run
 #   meson-pkgconfig   a meson project finding the install through pkg-config
 #   meson-subproject  the same project with bitmapalloc as a subproject
+#   meson-asan-default      an ASan project (meson-asan/, -Db_sanitize=address)
+#                     with bitmapalloc as a subproject at its default settings:
+#                     memcpy, memcmp and write() of a live heap and a heap left
+#                     in a returned stack frame, no bma_detach, run clean
+#   meson-asan-annotations  the same with -Dbitmapalloc:sanitizer_annotations=true:
+#                     ASan reports a one-byte overrun into a free chunk, and
+#                     each plain_buffer scenario (so those are real checks)
 #   cmake             CMake pkg_check_modules(IMPORTED_TARGET), a C++ program
-# Exits non-zero if any way fails. Needs cc, c++, make, meson, ninja, cmake,
-# pkg-config, nm and readelf; scripts/consumer-test.sh checks for them.
+# Exits non-zero if any way fails. Needs cc, c++, gcc (with libasan), make,
+# meson, ninja, cmake, pkg-config, nm and readelf; scripts/consumer-test.sh
+# checks for them.
 set -u
 
 if [ $# -ne 3 ]; then
@@ -172,6 +180,74 @@ way_meson_subproject() {
     "$work/meson-subproject/build/consumer"
 }
 
+# The ASan consumer: tests/consumers/meson-asan in DIR with bitmapalloc as a
+# subproject, -Db_sanitize=address plus any further setup arguments. Built by
+# gcc: its ASan leaves a returned frame's shadow as it was, so stack bytes a
+# heap left poisoned would be reported later (clang's clears a frame's shadow
+# on return). The run is pinned to the real stack (no fake stack frames).
+asan_opts=detect_leaks=1:detect_stack_use_after_return=0:abort_on_error=0
+asan_project() { # DIR [MESON SETUP ARGUMENTS...]
+    dir=$1
+    shift
+    rm -rf "$dir"
+    cp -R "$here/meson-asan" "$dir"
+    rm -rf "$dir/subprojects/bitmapalloc"
+    ln -s "$srcdir" "$dir/subprojects/bitmapalloc"
+    CC=gcc meson setup "$dir/build" "$dir" --force-fallback-for=bitmapalloc -Db_sanitize=address "$@"
+    grep -q 'Dependency bitmapalloc found: YES .*(overridden)' "$dir/build/meson-logs/meson-log.txt"
+    ninja -C "$dir/build" -j 2
+    # The project's b_sanitize reached the subproject: the library is an ASan build.
+    lib=$(find "$dir/build/subprojects" -name libbitmapalloc.a | head -n 1)
+    [ -n "$lib" ]
+    nm "$lib" | grep -q '__asan_report_'
+    echo "$(basename "$lib") is instrumented by ASan"
+}
+
+# expect_poison_report PROGRAM ARG: PROGRAM ARG must exit non-zero with an
+# ASan use-after-poison report.
+expect_poison_report() {
+    rc=0
+    ASAN_OPTIONS=$asan_opts "$1" "$2" >"$work/report.out" 2>&1 || rc=$?
+    grep -m1 'ERROR: AddressSanitizer' "$work/report.out" || true
+    if [ "$rc" -eq 0 ]; then
+        echo "$(basename "$1") $2: exited 0, nothing reported"
+        return 1
+    fi
+    if ! grep -q 'use-after-poison' "$work/report.out"; then
+        echo "$(basename "$1") $2: exit $rc but no use-after-poison report:"
+        tail -n 20 "$work/report.out"
+        return 1
+    fi
+    echo "$(basename "$1") $2: exit $rc, use-after-poison reported"
+}
+
+way_meson_asan_default() {
+    d="$work/meson-asan-default"
+    if grep -q 'bma_detach(' "$here/meson-asan/plain_buffer.c"; then
+        echo "plain_buffer.c calls bma_detach: it must not"
+        return 1
+    fi
+    asan_project "$d"
+    if grep -q 'BMA_SANITIZER_ANNOTATIONS' "$d/build/compile_commands.json"; then
+        echo "the default build defines BMA_SANITIZER_ANNOTATIONS"
+        return 1
+    fi
+    ASAN_OPTIONS=$asan_opts "$d/build/plain_buffer"
+    # Plain bytes: the overrun into a free chunk is not the library's to catch.
+    ASAN_OPTIONS=$asan_opts "$d/build/overrun" overrun
+}
+
+way_meson_asan_annotations() {
+    d="$work/meson-asan-annotations"
+    asan_project "$d" -Dbitmapalloc:sanitizer_annotations=true
+    grep -q -- '-DBMA_SANITIZER_ANNOTATIONS=1' "$d/build/compile_commands.json"
+    ASAN_OPTIONS=$asan_opts "$d/build/overrun" control
+    expect_poison_report "$d/build/overrun" overrun
+    # plain_buffer's scenarios are real checks: on poisoned chunks each fails.
+    expect_poison_report "$d/build/plain_buffer" copy
+    expect_poison_report "$d/build/plain_buffer" stack
+}
+
 way_cmake() {
     rm -rf "$work/cmake"
     cp -R "$here/cmake-project" "$work/cmake"
@@ -189,6 +265,8 @@ run_way header-c++11 way_header_cxx
 run_way pkgconfig-make way_pkgconfig_make
 run_way meson-pkgconfig way_meson_pkgconfig
 run_way meson-subproject way_meson_subproject
+run_way meson-asan-default way_meson_asan_default
+run_way meson-asan-annotations way_meson_asan_annotations
 run_way cmake way_cmake
 
 echo "consumers: $passed passed, $failed failed"

@@ -1,6 +1,7 @@
 /* Planted bug: writes one byte past the end of an allocation, into the free
  * chunk after it. ASan must report a "use-after-poison" (the library poisons
- * free chunks); Valgrind reports an "Invalid write". Exits 0 without a tool. */
+ * free chunks when built with -DBMA_SANITIZER_ANNOTATIONS=1); Valgrind reports
+ * an "Invalid write". Exits 0 without a tool. */
 #include <stdlib.h>
 #include <string.h>
 

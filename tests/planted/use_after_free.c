@@ -1,6 +1,7 @@
 /* Planted bug: reads a chunk after freeing it. Valgrind must report an
  * "Invalid read" (the library marks free chunks NOACCESS when built with
- * -DBMA_VALGRIND=1), ASan a "use-after-poison" (free chunks are poisoned).
+ * -DBMA_VALGRIND=1), ASan a "use-after-poison" (free chunks are poisoned when
+ * the library is built with -DBMA_SANITIZER_ANNOTATIONS=1).
  * Without a tool it runs to the end and exits 0. */
 #include <stdio.h>
 #include <stdlib.h>
