@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bitmapalloc.h"
+#include "diff.h"
 #include "producer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,8 +45,11 @@ typedef struct ctx {
     size_t cs, chunks, buf_size, co; /* the test heap's geometry */
     uint8_t *buf;
     bma_heap *h;
+    int state; /* what the heap holds: HEAP_UNKNOWN, HEAP_EMPTY or HEAP_ONE (chunk 0 live) */
     char what[200];
 } ctx;
+
+enum { HEAP_UNKNOWN, HEAP_EMPTY, HEAP_ONE };
 
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 2, 3)))
@@ -114,17 +118,51 @@ static void release(ctx *c)
         bma_detach(c->h);
     }
     c->h = NULL;
+    c->state = HEAP_UNKNOWN;
 }
 
+/* A heap that is empty, or holds one chunk at index 0. A new bma_init per
+ * case made this harness slow (under ASan, init is linear in the buffer), so
+ * the heap is kept from case to case when the stats say it is in the state
+ * asked for, or one alloc or free away from it. */
 static void fresh(ctx *c, int one_live)
 {
-    release(c);
-    bma_status st = bma_init(c->buf, c->buf_size, c->cs, &c->h);
-    EXPECT(c, st == BMA_OK, "bma_init = %s", sn(st));
-    if (one_live) {
-        size_t i = 1;
+    int want = one_live ? HEAP_ONE : HEAP_EMPTY;
+    bma_status st;
+    size_t i = 1;
+    if (c->state == want) {
+        return;
+    }
+    if (c->state == HEAP_EMPTY) {
         st = bma_alloc_chunks(c->h, 1, &i);
-        EXPECT(c, st == BMA_OK && i == 0, "first alloc_chunks = %s at %zu", sn(st), i);
+        EXPECT(c, st == BMA_OK && i == 0, "alloc_chunks(1) on an empty heap = %s at %zu", sn(st), i);
+    } else if (c->state == HEAP_ONE) {
+        st = bma_free_chunks(c->h, 0, 1);
+        EXPECT(c, st == BMA_OK, "free_chunks(0, 1) = %s", sn(st));
+    } else {
+        release(c);
+        st = bma_init(c->buf, c->buf_size, c->cs, &c->h);
+        EXPECT(c, st == BMA_OK, "bma_init = %s", sn(st));
+        if (one_live) {
+            st = bma_alloc_chunks(c->h, 1, &i);
+            EXPECT(c, st == BMA_OK && i == 0, "first alloc_chunks = %s at %zu", sn(st), i);
+        }
+    }
+    c->state = want;
+}
+
+/* After a case: what the heap holds now, from the stats and chunk 0. */
+static void settle_state(ctx *c)
+{
+    bma_stats s;
+    c->state = HEAP_UNKNOWN;
+    if (!c->h || bma_get_stats(c->h, &s) != BMA_OK) {
+        return;
+    }
+    if (s.used_chunks == 0 && s.live_allocations == 0 && s.largest_free_run == c->chunks) {
+        c->state = HEAP_EMPTY;
+    } else if (s.used_chunks == 1 && s.live_allocations == 1 && bma_usable_size(c->h, c->buf + c->co) == c->cs) {
+        c->state = HEAP_ONE;
     }
 }
 
@@ -177,12 +215,9 @@ static void case_buffer_size(ctx *c)
     }
     /* Round trip through bma_init for buffers small enough to make. */
     if (out <= ((size_t)1 << 20) && cs <= out) {
-        uint8_t *b = malloc(out);
+        uint8_t *b = diff_buffer(DBUF_USER2, out);
         bma_heap *h;
         bma_stats s;
-        if (!b) {
-            abort();
-        }
         st = bma_init(b, out, cs, &h);
         EXPECT(c, st == BMA_OK, "bma_init(%zu bytes) = %s", out, sn(st));
         bma_get_stats(h, &s);
@@ -197,7 +232,6 @@ static void case_buffer_size(ctx *c)
         } else {
             EXPECT(c, st == BMA_ENOMEM && n == 1, "bma_init(%zu bytes) = %s", out - 1, sn(st));
         }
-        free(b);
     }
 }
 
@@ -342,6 +376,10 @@ static void case_chunk_ptr(ctx *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static int trace = -1;
+    if (trace < 0) {
+        trace = getenv("FUZZ_TRACE") != NULL;
+    }
     ctx c;
     memset(&c, 0, sizeof c);
     fdp_init(&c.p, data, size);
@@ -349,10 +387,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.chunks = fdp_size(&c.p, 1, 300);
     snprintf(c.what, sizeof c.what, "setup");
     EXPECT(&c, bma_buffer_size(c.cs, c.chunks * c.cs, &c.buf_size) == BMA_OK, "bma_buffer_size failed");
-    c.buf = malloc(c.buf_size);
-    if (!c.buf) {
-        abort();
-    }
+    c.buf = diff_buffer(DBUF_USER1, c.buf_size);
     fresh(&c, 0);
     bma_stats s;
     bma_get_stats(c.h, &s);
@@ -373,11 +408,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case SC_INIT: case_init(&c); break;
         default: case_chunk_ptr(&c); break;
         }
-        if (getenv("FUZZ_TRACE")) {
+        if (trace) {
             fprintf(stderr, "%s: ok\n", c.what);
         }
+        settle_state(&c);
     }
     release(&c);
-    free(c.buf);
     return 0;
 }
