@@ -137,6 +137,7 @@ static void *xmalloc(size_t n)
 typedef struct pool {
     uint8_t *base;
     size_t cap;
+    size_t size; /* [0, size) addressable, [size, cap) poisoned */
 } pool;
 
 static pool pools[DBUF_COUNT];
@@ -156,9 +157,17 @@ uint8_t *diff_buffer(unsigned slot, size_t size)
             abort();
         }
         memset(p->base, 0xA5, p->cap); /* defined once, so whole-buffer compares stay meaningful (and MSan-clean) */
+        p->size = p->cap;
     }
-    DIFF_UNPOISON(p->base, size);
-    DIFF_POISON(p->base + size, p->cap - size);
+    /* Only the part between the old and the new size changes: a full update
+     * writes cap / 8 shadow bytes, which for MiB-sized slots cost as much as
+     * a small input's ops. */
+    if (size > p->size) {
+        DIFF_UNPOISON(p->base + p->size, size - p->size);
+    } else {
+        DIFF_POISON(p->base + size, p->size - size);
+    }
+    p->size = size;
     return p->base;
 }
 
@@ -167,6 +176,7 @@ static void buffer_retire(unsigned slot)
 {
     if (pools[slot].base) {
         DIFF_POISON(pools[slot].base, pools[slot].cap);
+        pools[slot].size = 0;
     }
 }
 

@@ -183,7 +183,9 @@ int diff_run_heap(const void *img, size_t buf_size, const uint8_t *data, size_t 
  * 8-aligned buffer of which exactly size bytes are addressable (under ASan
  * the rest of the slot is poisoned, so reading past size is reported as
  * with an exact-size malloc). The bytes are those the slot last held. The
- * buffer is valid until the next call for the same slot. */
+ * buffer is valid until the next call for the same slot, and a heap in it
+ * must be bma_detach()ed before that call: only the bytes between the old
+ * and the new size are (un)poisoned. */
 enum diff_buf {
     DBUF_HEAP,  /* the engine's heap */
     DBUF_HEAP2, /* the engine's heap after a relocation (then back) */
