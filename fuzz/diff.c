@@ -542,7 +542,13 @@ static char lib_state(const eng *e, size_t j)
     bma_status st = bma_free_chunks(e->h, j, SIZE_MAX);
     EXPECT(e, st == BMA_EDOUBLEFREE || st == BMA_EBADPTR || st == BMA_ESIZE,
            "probe of chunk %zu: free_chunks(%zu, SIZE_MAX) = %s", j, j, st_name(st));
-    return st == BMA_EDOUBLEFREE ? 'F' : st == BMA_EBADPTR ? 'C' : 'S';
+    if (st == BMA_EDOUBLEFREE) {
+        return 'F';
+    }
+    if (st == BMA_EBADPTR) {
+        return 'C';
+    }
+    return 'S';
 }
 
 static void probe(const eng *e, size_t j, const char *what)
