@@ -1,10 +1,16 @@
 /* The differential engine; see diff.h for the input encoding.
  *
  * Every op calls the library and the oracle with the same arguments and
- * settle() compares what came back. After every op post_check() compares
- * bma_check, the stats and the walk list. Every live allocation holds a byte
- * pattern derived from its id over its whole usable size, so a lost copy, an
- * overlapping allocation or a stray write shows up as a pattern mismatch. */
+ * settle() compares what came back. Each op then checks what it could have
+ * changed (see diff.h, "Checks"): the chunks it took or released and the
+ * chunk on either side, the byte patterns of the allocations it touched, the
+ * O(1) counters, and for a failing or read-only call that the metadata is
+ * byte-identical. full_check() compares everything (bma_check, the stats,
+ * the walk, every live pattern) every DIFF_FULL_EVERY ops, after every
+ * relocation and attach, and at the end of every input. Every live
+ * allocation holds a byte pattern derived from its id over its whole usable
+ * size, so a lost copy, an overlapping allocation or a stray write shows up
+ * as a pattern mismatch. */
 #include "diff.h"
 
 #include <stdarg.h>
@@ -16,6 +22,23 @@
 #include "bitmapalloc.h"
 #include "oracle.h"
 #include "producer.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DIFF_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define DIFF_ASAN 1
+#endif
+#ifdef DIFF_ASAN
+#include <sanitizer/asan_interface.h>
+#define DIFF_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define DIFF_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define DIFF_POISON(p, n) ((void)(p), (void)(n))
+#define DIFF_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 #define SENTINEL_IDX ((size_t)0x5e5e5e5e5e5e5e5eULL)
 
@@ -30,17 +53,21 @@ typedef struct live {
 
 typedef struct eng {
     fdp p;
-    uint8_t *buf; /* exact-size malloc of buf_size bytes */
+    uint8_t *buf; /* diff_buffer(slot, buf_size): buf_size addressable bytes */
     size_t buf_size;
+    unsigned slot; /* DBUF_HEAP or DBUF_HEAP2: relocation moves to the other */
     bma_heap *h;
     orc_heap *o;
     bma_stats g; /* geometry, fixed for the heap's life */
     live *lv;    /* sorted by index */
     size_t nlive, lvcap;
+    size_t used; /* chunks held by the live table: the engine's O(1) counter */
     uint32_t next_id;
     size_t last_freed; /* chunk index of the start most recently freed */
-    uint8_t *snap;     /* metadata before the current op */
+    uint8_t *snap;     /* metadata as the last successful change left it */
     size_t snap_len;
+    int snap_stale;                  /* a successful change since snap was taken */
+    unsigned long since_full;        /* ops since the last full_check */
     size_t *wi, *wc, *oi, *oc, wcap; /* walk lists: library, oracle */
     size_t wn;
     unsigned long nops;
@@ -98,6 +125,59 @@ static void *xmalloc(size_t n)
         abort();
     }
     return p;
+}
+
+/* ------------------------------------------------------ buffer pool */
+
+/* Heap buffers are reused from one input to the next: a fresh malloc of up
+ * to 4 MiB per input (and per relocation) cost more in page faults and
+ * munmap than the ops themselves. Each slot keeps one allocation; the bytes
+ * past the size asked for are ASan-poisoned, so an over-read past buf_size
+ * is still reported, as with an exact-size malloc. */
+typedef struct pool {
+    uint8_t *base;
+    size_t cap;
+    size_t size; /* [0, size) addressable, [size, cap) poisoned */
+} pool;
+
+static pool pools[DBUF_COUNT];
+
+uint8_t *diff_buffer(unsigned slot, size_t size)
+{
+    pool *p = &pools[slot];
+    if (size > p->cap || !p->base) {
+        if (p->base) {
+            DIFF_UNPOISON(p->base, p->cap);
+            free(p->base);
+        }
+        p->cap = (size + size / 4 + 4096) & ~(size_t)7;
+        p->base = malloc(p->cap);
+        if (!p->base) {
+            fprintf(stderr, "diff: out of memory (%zu bytes)\n", p->cap);
+            abort();
+        }
+        memset(p->base, 0xA5, p->cap); /* defined once, so whole-buffer compares stay meaningful (and MSan-clean) */
+        p->size = p->cap;
+    }
+    /* Only the part between the old and the new size changes: a full update
+     * writes cap / 8 shadow bytes, which for MiB-sized slots cost as much as
+     * a small input's ops. */
+    if (size > p->size) {
+        DIFF_UNPOISON(p->base + p->size, size - p->size);
+    } else {
+        DIFF_POISON(p->base + size, p->size - size);
+    }
+    p->size = size;
+    return p->base;
+}
+
+/* Every byte of the slot unaddressable: a stale pointer into it is reported. */
+static void buffer_retire(unsigned slot)
+{
+    if (pools[slot].base) {
+        DIFF_POISON(pools[slot].base, pools[slot].cap);
+        pools[slot].size = 0;
+    }
 }
 
 static int trace_enabled(void)
@@ -172,6 +252,7 @@ static live *live_insert(eng *e, size_t index, size_t count, uint32_t id)
     memmove(&e->lv[pos + 1], &e->lv[pos], (e->nlive - pos) * sizeof *e->lv);
     e->lv[pos] = (live){index, count, id};
     e->nlive++;
+    e->used += count;
     return &e->lv[pos];
 }
 
@@ -179,6 +260,7 @@ static void live_remove(eng *e, live *l)
 {
     size_t pos = (size_t)(l - e->lv);
     e->last_freed = l->index;
+    e->used -= l->count;
     memmove(&e->lv[pos], &e->lv[pos + 1], (e->nlive - pos - 1) * sizeof *e->lv);
     e->nlive--;
 }
@@ -327,7 +409,9 @@ static bma_status settle(eng *e, outcome *o)
         break;
     case OUT_STATUS: break;
     }
-    if (o->lib != BMA_OK || e->readonly) {
+    if (o->lib == BMA_OK && !e->readonly) {
+        e->snap_stale = 1; /* run_ops takes a new snapshot after the op */
+    } else {
         size_t n = e->snap_len;
         if (memcmp(e->snap, e->buf, n) != 0) {
             size_t i = 0;
@@ -380,32 +464,128 @@ static void walk_reserve(eng *e, size_t n)
     X(chunks_offset) \
     X(free_chunks) X(used_chunks) X(live_allocations) X(largest_free_run) X(buffer_size) X(metadata_bytes)
 
-static void post_check(eng *e)
+/* The O(1) counters: the engine's (from the live table) and the oracle's. */
+static void check_counters(eng *e)
 {
+    size_t of, ou, ol;
+    orc_counts(e->o, &of, &ou, &ol);
+    EXPECT(e, ou == e->used && ol == e->nlive && of == e->g.chunk_count - e->used,
+           "counters: engine %zu used in %zu allocations, oracle %zu used (%zu free) in %zu", e->used, e->nlive, ou, of,
+           ol);
+}
+
+/* The whole state: bma_check, the stats against the oracle's and the
+ * counters, the walk against the oracle's and the live table, and every live
+ * allocation's byte pattern. */
+static void full_check(eng *e, const char *why)
+{
+    e->since_full = 0;
     bma_status st = bma_check(e->h);
-    EXPECT(e, st == BMA_OK, "bma_check() = %s after the op", st_name(st));
+    EXPECT(e, st == BMA_OK, "bma_check() = %s (%s)", st_name(st), why);
 
     bma_stats a, b;
     st = bma_get_stats(e->h, &a);
     EXPECT(e, st == BMA_OK, "bma_get_stats() = %s", st_name(st));
     EXPECT(e, orc_get_stats(e->o, &b) == BMA_OK, "orc_get_stats failed");
-#define X(f) EXPECT(e, a.f == b.f, "stats." #f ": library %zu, oracle %zu", a.f, b.f);
+#define X(f) EXPECT(e, a.f == b.f, "stats." #f ": library %zu, oracle %zu (%s)", a.f, b.f, why);
     STATS_FIELDS
 #undef X
+    EXPECT(e, a.used_chunks == e->used && a.live_allocations == e->nlive,
+           "stats: library %zu used in %zu allocations, engine %zu in %zu (%s)", a.used_chunks, a.live_allocations,
+           e->used, e->nlive, why);
+    check_counters(e);
 
     walk_reserve(e, e->nlive + 1);
     e->wn = 0;
     st = bma_walk(e->h, walk_collect, e);
     EXPECT(e, st == BMA_OK, "bma_walk() = %s", st_name(st));
     size_t on = orc_walk(e->o, e->oi, e->oc, e->wcap);
-    EXPECT(e, e->wn == on, "walk: library lists %zu allocations, oracle %zu", e->wn, on);
+    EXPECT(e, e->wn == on, "walk: library lists %zu allocations, oracle %zu (%s)", e->wn, on, why);
     EXPECT(e, on == e->nlive, "engine: oracle has %zu allocations, engine %zu", on, e->nlive);
     for (size_t i = 0; i < on; i++) {
-        EXPECT(e, e->wi[i] == e->oi[i] && e->wc[i] == e->oc[i], "walk entry %zu: library [%zu+%zu], oracle [%zu+%zu]",
-               i, e->wi[i], e->wc[i], e->oi[i], e->oc[i]);
+        EXPECT(e, e->wi[i] == e->oi[i] && e->wc[i] == e->oc[i],
+               "walk entry %zu: library [%zu+%zu], oracle [%zu+%zu] (%s)", i, e->wi[i], e->wc[i], e->oi[i], e->oc[i],
+               why);
         EXPECT(e, e->lv[i].index == e->oi[i] && e->lv[i].count == e->oc[i],
                "engine: entry %zu is [%zu+%zu], oracle [%zu+%zu]", i, e->lv[i].index, e->lv[i].count, e->oi[i],
                e->oc[i]);
+    }
+    verify_all(e, why);
+}
+
+/* ------------------------------------------------- the touched range */
+
+/* What the engine's live table says chunk j is: 'S' an allocation's start,
+ * 'C' a later chunk of one, 'F' free. */
+static char model_state(const eng *e, size_t j)
+{
+    size_t lo = 0, hi = e->nlive; /* the last allocation starting at or before j */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (e->lv[mid].index <= j) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo == 0 || j >= e->lv[lo - 1].index + e->lv[lo - 1].count) {
+        return 'F';
+    }
+    return e->lv[lo - 1].index == j ? 'S' : 'C';
+}
+
+/* What the library says chunk j is, through a call that must fail without a
+ * change: freeing SIZE_MAX chunks at j is EDOUBLEFREE on a free chunk,
+ * EBADPTR inside an allocation and ESIZE at its start. */
+static char lib_state(const eng *e, size_t j)
+{
+    bma_status st = bma_free_chunks(e->h, j, SIZE_MAX);
+    EXPECT(e, st == BMA_EDOUBLEFREE || st == BMA_EBADPTR || st == BMA_ESIZE,
+           "probe of chunk %zu: free_chunks(%zu, SIZE_MAX) = %s", j, j, st_name(st));
+    if (st == BMA_EDOUBLEFREE) {
+        return 'F';
+    }
+    if (st == BMA_EBADPTR) {
+        return 'C';
+    }
+    return 'S';
+}
+
+static void probe(const eng *e, size_t j, const char *what)
+{
+    if (j < e->g.chunk_count) {
+        char want = model_state(e, j), got = lib_state(e, j);
+        EXPECT(e, got == want, "chunk %zu (%s): library %c, engine %c (S start, C inside, F free)", j, what, got, want);
+    }
+}
+
+#define PROBE_ENDS 32 /* a released run longer than twice this is probed at both ends only */
+
+/* After an op changed chunks [first, first + n) (taken, released or
+ * resized): the chunk on either side is what it was, and the run itself is
+ * what the live table says, chunk by chunk for released chunks (their start
+ * and free bits) and through bma_usable_size for an allocation (whose
+ * extent the library works out from the same bits). */
+static void check_range(eng *e, size_t first, size_t n)
+{
+    if (first > 0) {
+        probe(e, first - 1, "before the changed run");
+    }
+    probe(e, first + n, "after the changed run");
+    for (size_t k = 0; k < n; k++) {
+        if (k >= PROBE_ENDS && k < n - PROBE_ENDS) {
+            k = n - PROBE_ENDS;
+        }
+        size_t j = first + k;
+        char want = model_state(e, j);
+        if (want == 'F') {
+            probe(e, j, "in the changed run");
+        } else if (want == 'S') {
+            const live *l = live_find(e, j);
+            size_t u = bma_usable_size(e->h, chunk_mem(e, j));
+            EXPECT(e, u == l->count * cs_of(e), "bma_usable_size(chunk %zu) = %zu, want %zu chunks", j, u, l->count);
+            k += l->count - 1;
+        }
     }
 }
 
@@ -604,15 +784,16 @@ static void took(eng *e, size_t index, size_t count)
 {
     live *l = live_insert(e, index, count, e->next_id++);
     fill(e, index, 0, count * cs_of(e), l->id);
-    size_t u = bma_usable_size(e->h, chunk_mem(e, index));
-    EXPECT(e, u == count * cs_of(e), "bma_usable_size = %zu, want %zu chunks = %zu", u, count, count * cs_of(e));
+    check_range(e, index, count);
 }
 
 /* l was freed by both; it must have been a live allocation of the engine. */
 static void released(eng *e, live *l, const target *t)
 {
     EXPECT(e, l != NULL, "both freed %s (offset %zu), which the engine holds no allocation at", t->what, t->off);
+    size_t first = l->index, n = l->count;
     live_remove(e, l);
+    check_range(e, first, n);
 }
 
 /* l now has new_count chunks at new_index (same place when resized in
@@ -621,9 +802,10 @@ static void moved(eng *e, live *l, size_t new_index, size_t new_count)
 {
     size_t keep = (l->count < new_count ? l->count : new_count) * cs_of(e);
     uint32_t id = l->id;
-    size_t old_count = l->count;
+    size_t old_index = l->index, old_count = l->count;
     verify_bytes(e, new_index, keep, id, new_index == l->index ? "resized in place" : "moved by realloc");
     if (new_index == l->index) {
+        e->used += new_count - old_count; /* wraps back when shrinking */
         l->count = new_count;
     } else {
         live_remove(e, l);
@@ -632,8 +814,12 @@ static void moved(eng *e, live *l, size_t new_index, size_t new_count)
     if (new_count > old_count) {
         fill(e, new_index, keep, new_count * cs_of(e), id);
     }
-    size_t u = bma_usable_size(e->h, chunk_mem(e, new_index));
-    EXPECT(e, u == new_count * cs_of(e), "bma_usable_size = %zu, want %zu", u, new_count * cs_of(e));
+    if (new_index == old_index) {
+        check_range(e, old_index, old_count > new_count ? old_count : new_count);
+    } else {
+        check_range(e, new_index, new_count);
+        check_range(e, old_index, old_count);
+    }
 }
 
 /* -------------------------------------------------------------------- ops */
@@ -880,7 +1066,7 @@ static void op_verify(eng *e, int arg)
  * in its own exact-size malloc so ASan sees any over-read. */
 static void probe_truncated(eng *e, size_t len)
 {
-    uint8_t *t = xmalloc(len);
+    uint8_t *t = diff_buffer(DBUF_PROBE, len);
     memcpy(t, e->buf, len);
     bma_heap *h2 = (bma_heap *)SENTINEL_PTR;
     bma_status st = bma_attach(t, len, &h2);
@@ -888,7 +1074,7 @@ static void probe_truncated(eng *e, size_t len)
            st_name(st));
     EXPECT(e, h2 == (bma_heap *)SENTINEL_PTR, "failed attach wrote *out");
     EXPECT(e, memcmp(t, e->buf, len) == 0, "failed attach wrote the buffer");
-    free(t);
+    buffer_retire(DBUF_PROBE);
 }
 
 static void op_relocate(eng *e, int arg)
@@ -899,7 +1085,6 @@ static void op_relocate(eng *e, int arg)
     size_t cut = fdp_size(&e->p, 0, 65535);
     static const char *const modes[] = {"same size", "bigger", "bigger, heap size", "probe truncated"};
     begin(e, "relocate(%s, extra=%zu, cut=%zu)", modes[mode], extra, cut);
-    verify_all(e, "before relocate");
     bma_status st = bma_detach(e->h);
     EXPECT(e, st == BMA_OK, "bma_detach = %s", st_name(st));
     if (mode == DREL_TRUNCATED) {
@@ -907,10 +1092,12 @@ static void op_relocate(eng *e, int arg)
         probe_truncated(e, e->g.buffer_size - 1);
     }
     size_t new_size = e->buf_size + extra;
-    uint8_t *nb = xmalloc(new_size);
+    unsigned slot = e->slot == DBUF_HEAP ? DBUF_HEAP2 : DBUF_HEAP;
+    uint8_t *nb = diff_buffer(slot, new_size);
     memcpy(nb, e->buf, e->buf_size);
     memset(nb + e->buf_size, 0xA5, extra);
-    free(e->buf);
+    buffer_retire(e->slot); /* as free() did: a stale pointer into the old copy is reported */
+    e->slot = slot;
     e->buf = nb;
     e->buf_size = new_size;
     bma_heap *h2 = (bma_heap *)SENTINEL_PTR;
@@ -920,7 +1107,7 @@ static void op_relocate(eng *e, int arg)
     EXPECT(e, h2 == (bma_heap *)nb, "bma_attach handle %p, buffer %p", (void *)h2, (void *)nb);
     e->h = h2;
     totals.relocations++;
-    verify_all(e, "after relocate"); /* chunks are rebased by index: same offsets */
+    full_check(e, "after relocate"); /* chunks are rebased by index: same offsets */
 }
 
 static int count_cb(size_t index, size_t count, void *ctx)
@@ -1017,9 +1204,8 @@ static const op_desc ops[DOP_COUNT] = {
 static void eng_free(eng *e)
 {
     if (e->h) {
-        bma_detach(e->h); /* hand the buffer back to ASan before free() */
+        bma_detach(e->h); /* every byte addressable again */
     }
-    free(e->buf);
     if (e->o) {
         orc_delete(e->o);
     }
@@ -1031,26 +1217,37 @@ static void eng_free(eng *e)
     free(e->oc);
 }
 
-static int run_ops(eng *e)
+/* start: the reason for a full check before the first op, or NULL after
+ * bma_init, whose empty heap check_geometry has seen (bma_check suffices). */
+static int run_ops(eng *e, const char *start)
 {
     e->snap_len = e->g.metadata_bytes <= e->buf_size ? e->g.metadata_bytes : e->buf_size;
     e->snap = xmalloc(e->snap_len);
-    post_check(e);
+    memcpy(e->snap, e->buf, e->snap_len);
+    if (start) {
+        full_check(e, start);
+    } else {
+        bma_status st = bma_check(e->h);
+        EXPECT(e, st == BMA_OK, "bma_check() = %s on a new heap", st_name(st));
+    }
     size_t max_ops = DIFF_WORK_BUDGET / e->g.chunk_count;
     max_ops = max_ops < 32 ? 32 : max_ops > DIFF_MAX_OPS ? DIFF_MAX_OPS : max_ops;
     while (fdp_remaining(&e->p) > 0 && e->nops < max_ops) {
         const op_desc *d = &ops[fdp_range(&e->p, 0, DOP_COUNT - 1)];
-        memcpy(e->snap, e->buf, e->snap_len);
         e->nops++;
         e->readonly = d->readonly;
         snprintf(e->desc, sizeof e->desc, "%s", d->name);
         d->fn(e, d->arg);
-        post_check(e);
-        if (e->nops % 64 == 0) {
-            verify_all(e, "periodic check");
+        if (e->snap_stale) {
+            memcpy(e->snap, e->buf, e->snap_len);
+            e->snap_stale = 0;
+        }
+        check_counters(e);
+        if (++e->since_full >= DIFF_FULL_EVERY) {
+            full_check(e, "periodic full check");
         }
     }
-    verify_all(e, "final check");
+    full_check(e, "full check at the end of the input");
     totals.runs++;
     totals.ops += e->nops;
     int n = (int)e->nops;
@@ -1125,8 +1322,8 @@ static int run_fresh(eng *e, size_t cs, size_t buf_size)
     EXPECT(e, bma_buffer_size(cs, cs, &min) == BMA_OK, "bma_buffer_size(%zu, %zu) failed", cs, cs);
     EXPECT(e, buf_size >= min, "engine: buffer %zu below the minimum %zu", buf_size, min);
     e->buf_size = buf_size;
-    e->buf = xmalloc(buf_size);
-    memset(e->buf, 0xA5, buf_size); /* defined bytes, so whole-buffer compares are meaningful (and MSan-clean) */
+    e->slot = DBUF_HEAP;
+    e->buf = diff_buffer(e->slot, buf_size);
     probe_init(e, cs, min);
     bma_status st = bma_init(e->buf, buf_size, cs, &e->h);
     EXPECT(e, st == BMA_OK, "bma_init = %s", st_name(st));
@@ -1139,7 +1336,7 @@ static int run_fresh(eng *e, size_t cs, size_t buf_size)
     if (!e->o) {
         abort();
     }
-    return run_ops(e);
+    return run_ops(e, NULL);
 }
 
 int diff_run_geom(size_t chunk_size, size_t buf_size, const uint8_t *data, size_t size)
@@ -1209,21 +1406,22 @@ int diff_run(const uint8_t *data, size_t size)
     return run_fresh(&e, cs, buf_size);
 }
 
-int diff_run_heap(void *buf, size_t buf_size, const uint8_t *data, size_t size)
+int diff_run_heap(const void *img, size_t buf_size, const uint8_t *data, size_t size)
 {
     eng e = {0};
     fdp_init(&e.p, data, size);
     e.trace = trace_enabled();
-    e.buf = buf;
+    e.slot = DBUF_HEAP;
+    e.buf = diff_buffer(e.slot, buf_size);
+    memcpy(e.buf, img, buf_size);
     e.buf_size = buf_size;
     snprintf(e.desc, sizeof e.desc, "attach(buffer=%zu)", buf_size);
     bma_heap *h = NULL;
-    if (bma_attach(buf, buf_size, &h) != BMA_OK) {
-        free(buf);
+    if (bma_attach(e.buf, buf_size, &h) != BMA_OK) {
         return -1;
     }
     e.h = h;
-    EXPECT(&e, h == (bma_heap *)buf, "handle is not the buffer");
+    EXPECT(&e, h == (bma_heap *)e.buf, "handle is not the buffer");
     EXPECT(&e, bma_check(h) == BMA_OK, "attach accepted a heap that bma_check refuses");
     EXPECT(&e, bma_get_stats(h, &e.g) == BMA_OK, "bma_get_stats failed");
     trace_geometry(&e, "attach");
@@ -1275,5 +1473,5 @@ int diff_run_heap(void *buf, size_t buf_size, const uint8_t *data, size_t size)
         EXPECT(&e, orc_free_chunks(e.o, fillers[i], next - fillers[i]) == BMA_OK, "engine: oracle rebuild");
     }
     free(fillers);
-    return run_ops(&e);
+    return run_ops(&e, "full check after attach");
 }

@@ -4,6 +4,25 @@
  * chunk, stats, walk list, bma_check() result or allocation contents.
  * FUZZ_TRACE=1 in the environment prints every decoded op and its result.
  *
+ * Checks. After every op, what that op could have changed:
+ *   - the status, the returned chunk and every output (settle in diff.c);
+ *   - a failing or read-only call left the metadata byte-identical: compared
+ *     with a copy taken after the last successful change (memcmp of
+ *     metadata_bytes, the cheapest way measured; see FUZZING.md);
+ *   - the chunks the op took or released, and the chunk on either side of
+ *     them: each released chunk (up to 32 at each end of a long run) is
+ *     asked its state with a call that must fail (bma_free_chunks(i,
+ *     SIZE_MAX): EDOUBLEFREE free, EBADPTR inside, ESIZE start), each
+ *     allocation in the run through bma_usable_size;
+ *   - the byte patterns of the allocations the op touched (before a free,
+ *     resize or realloc, after a move, after a failed resize or realloc);
+ *   - the O(1) counters: used chunks and live allocations kept by the engine
+ *     against the oracle's orc_counts.
+ * Every DIFF_FULL_EVERY ops, after init, attach and every relocation, and
+ * at the end of the input, the full check: bma_check, every stats field
+ * against the oracle and the counters, the walk against the oracle and the
+ * engine's live table (so every chunk's state), and every live pattern.
+ *
  * The encoding (all values are read from the END of the input with the
  * producer in producer.h; make_seeds.c writes inputs with the inverse):
  *
@@ -21,8 +40,11 @@
  *              buf = bma_buffer_size(cs, n*cs) + slack.
  *   then ops until the input is exhausted: op range(0, DOP_COUNT-1) and
  *   that op's arguments, drawn by the pickers described at each enum.
- *   Every op checks the whole oracle (O(chunk_count)), so a run stops after
- *   max(32, DIFF_WORK_BUDGET / chunk_count) ops to keep big heaps fast. */
+ *   The oracle's own search is O(chunk_count), so a run stops after
+ *   max(32, DIFF_WORK_BUDGET / chunk_count) ops to keep big heaps fast.
+ *   Heap sizes: TINY and CHUNKS heaps are small, BYTES heaps are
+ *   log-uniform up to 4 MiB, WORDS heaps span 64 to 12,800 chunks; of the
+ *   committed corpus 75% of the heaps are under 64 KiB and 8% 1 MiB or more. */
 #ifndef BMA_FUZZ_DIFF_H
 #define BMA_FUZZ_DIFF_H
 
@@ -33,6 +55,7 @@
 #define DIFF_MAX_CHUNKS ((size_t)1 << 16)
 #define DIFF_MAX_OPS 100000
 #define DIFF_WORK_BUDGET ((size_t)1 << 21)
+#define DIFF_FULL_EVERY 16 /* ops between full checks */
 
 enum diff_geo { DGEO_TINY, DGEO_CHUNKS, DGEO_WORDS, DGEO_BYTES, DGEO_BELOW, DGEO_COUNT };
 
@@ -151,10 +174,28 @@ int diff_run(const uint8_t *data, size_t size);
  * (buf_size >= bma_buffer_size(chunk_size, chunk_size)). */
 int diff_run_geom(size_t chunk_size, size_t buf_size, const uint8_t *data, size_t size);
 
-/* Attaches the heap in buf (malloc'd, buf_size bytes; the engine takes
- * ownership and frees it), builds an oracle from bma_walk, and runs ops
- * from data. Returns -1 (after freeing buf) if bma_attach fails. */
-int diff_run_heap(void *buf, size_t buf_size, const uint8_t *data, size_t size);
+/* Attaches a copy of the heap image img (buf_size bytes) in the engine's own
+ * buffer, builds an oracle from bma_walk, and runs ops from data. Returns -1
+ * if bma_attach fails. */
+int diff_run_heap(const void *img, size_t buf_size, const uint8_t *data, size_t size);
+
+/* Reusable buffers, one per slot: diff_buffer(slot, size) returns an
+ * 8-aligned buffer of which exactly size bytes are addressable (under ASan
+ * the rest of the slot is poisoned, so reading past size is reported as
+ * with an exact-size malloc). The bytes are those the slot last held. The
+ * buffer is valid until the next call for the same slot, and a heap in it
+ * must be bma_detach()ed before that call: only the bytes between the old
+ * and the new size are (un)poisoned. */
+enum diff_buf {
+    DBUF_HEAP,  /* the engine's heap */
+    DBUF_HEAP2, /* the engine's heap after a relocation (then back) */
+    DBUF_PROBE, /* the engine's truncated copies */
+    DBUF_USER1, /* for the harnesses */
+    DBUF_USER2,
+    DBUF_USER3,
+    DBUF_COUNT
+};
+uint8_t *diff_buffer(unsigned slot, size_t size);
 
 /* Totals since the process started, for test drivers. */
 typedef struct diff_totals {

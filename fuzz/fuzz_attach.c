@@ -11,7 +11,8 @@
  *         cut range(0, 3) (0 keep, 1 drop the last byte, 2 pad by 8,
  *         3 drop d range(1, 64) bytes), and the rest drives diff ops.
  * Attach must answer OK or ECORRUPT, read nothing past buf_size (each
- * buffer is its own exact-size malloc) and write nothing. An accepted heap
+ * buffer is a diff_buffer() slot with exactly buf_size addressable bytes)
+ * and write nothing. An accepted heap
  * must pass bma_check and then survive differential ops against an oracle
  * rebuilt from bma_walk (diff_run_heap). */
 #include <stdint.h>
@@ -38,11 +39,8 @@ static void die(const char *what, size_t buf_size, bma_status st)
  * Returns the attach status. */
 static bma_status try_attach(const uint8_t *img, size_t len, size_t buf_size, const uint8_t *ops, size_t nops)
 {
-    uint8_t *b = malloc(buf_size ? buf_size : 1);
-    uint8_t *copy = malloc(buf_size ? buf_size : 1);
-    if (!b || !copy) {
-        abort();
-    }
+    uint8_t *b = diff_buffer(DBUF_USER1, buf_size);
+    uint8_t *copy = diff_buffer(DBUF_USER2, buf_size);
     size_t n = len < buf_size ? len : buf_size;
     memcpy(b, img, n);
     memset(b + n, 0, buf_size - n);
@@ -69,13 +67,8 @@ static bma_status try_attach(const uint8_t *img, size_t len, size_t buf_size, co
     if (memcmp(b, copy, buf_size) != 0) {
         die("attach wrote the buffer", buf_size, st);
     }
-    free(copy);
-    if (st == BMA_OK && ops) {
-        if (diff_run_heap(b, buf_size, ops, nops) < 0) { /* takes b */
-            die("a second attach of the same bytes failed", buf_size, st);
-        }
-    } else {
-        free(b);
+    if (st == BMA_OK && ops && diff_run_heap(b, buf_size, ops, nops) < 0) {
+        die("a second attach of the same bytes failed", buf_size, st);
     }
     return st;
 }
@@ -111,10 +104,7 @@ static void flip_mode(const uint8_t *in, size_t n)
     if (bma_buffer_size(cs, chunks * cs, &size) != BMA_OK) {
         abort();
     }
-    uint8_t *b = malloc(size + 8);
-    if (!b) {
-        abort();
-    }
+    uint8_t *b = diff_buffer(DBUF_USER3, size + 8);
     memset(b, 0, size + 8);
     bma_heap *h;
     bma_status st = bma_init(b, size, cs, &h);
@@ -166,7 +156,6 @@ static void flip_mode(const uint8_t *in, size_t n)
     size_t left = fdp_remaining(&p);
     try_attach(b, size + 8, buf_size, in + (left > MAX_OPS_BYTES ? left - MAX_OPS_BYTES : 0),
                left < MAX_OPS_BYTES ? left : MAX_OPS_BYTES);
-    free(b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

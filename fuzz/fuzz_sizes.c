@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bitmapalloc.h"
+#include "diff.h"
 #include "producer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,8 +45,12 @@ typedef struct ctx {
     size_t cs, chunks, buf_size, co; /* the test heap's geometry */
     uint8_t *buf;
     bma_heap *h;
+    int state;                  /* what the heap holds: HEAP_UNKNOWN, HEAP_EMPTY or HEAP_ONE (chunk 0 live) */
+    size_t held[300][2], nheld; /* empty_out's walk: index, count */
     char what[200];
 } ctx;
+
+enum { HEAP_UNKNOWN, HEAP_EMPTY, HEAP_ONE };
 
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 2, 3)))
@@ -89,6 +94,16 @@ static size_t pick(fdp *p)
     }
 }
 
+/* bma_init is linear in the chunk count (and under ASan and coverage
+ * tracing, slow): case_init clamps its buffer to INIT_MAX_CHUNKS chunks (the
+ * answer stays OK), and case_buffer_size's round trip through bma_init runs
+ * for at most RT_MAX_CHUNKS chunks (two index levels; fuzz_ops covers heaps
+ * up to 2^16 chunks too). Uncapped, these inits took most of the time. */
+#define INIT_MAX_CHUNKS ((size_t)4096)
+#ifndef RT_MAX_CHUNKS
+#define RT_MAX_CHUNKS ((size_t)65536)
+#endif
+
 static size_t ceil_div(size_t a, size_t b) { return a / b + (a % b != 0); }
 
 /* Lowest chunk index >= from whose offset meets align (0: chunk alignment)
@@ -114,17 +129,84 @@ static void release(ctx *c)
         bma_detach(c->h);
     }
     c->h = NULL;
+    c->state = HEAP_UNKNOWN;
 }
 
+static int collect(size_t index, size_t count, void *arg)
+{
+    ctx *c = arg;
+    if (c->nheld < sizeof c->held / sizeof c->held[0]) {
+        c->held[c->nheld][0] = index;
+        c->held[c->nheld][1] = count;
+    }
+    c->nheld++;
+    return 0;
+}
+
+/* Frees every allocation of the heap (at most one per chunk); 1 if it is
+ * then empty. Cheaper than bma_init, which under ASan is linear in bytes. */
+static int empty_out(ctx *c)
+{
+    bma_stats s;
+    c->nheld = 0;
+    if (bma_walk(c->h, collect, c) != BMA_OK || c->nheld > sizeof c->held / sizeof c->held[0]) {
+        return 0;
+    }
+    for (size_t k = 0; k < c->nheld; k++) {
+        bma_status st = bma_free_chunks(c->h, c->held[k][0], c->held[k][1]);
+        EXPECT(c, st == BMA_OK, "free_chunks(%zu, %zu) of a walked allocation = %s", c->held[k][0], c->held[k][1],
+               sn(st));
+    }
+    return bma_get_stats(c->h, &s) == BMA_OK && s.used_chunks == 0 && s.largest_free_run == c->chunks;
+}
+
+/* A heap that is empty, or holds one chunk at index 0. A new bma_init per
+ * case made this harness slow (under ASan, init is linear in the buffer), so
+ * the heap is kept from case to case when the stats say it is in the state
+ * asked for, or one alloc or free away from it. */
 static void fresh(ctx *c, int one_live)
 {
-    release(c);
-    bma_status st = bma_init(c->buf, c->buf_size, c->cs, &c->h);
-    EXPECT(c, st == BMA_OK, "bma_init = %s", sn(st));
-    if (one_live) {
-        size_t i = 1;
+    int want = one_live ? HEAP_ONE : HEAP_EMPTY;
+    bma_status st;
+    size_t i = 1;
+    if (c->state == want) {
+        return;
+    }
+    if (c->state == HEAP_EMPTY) {
         st = bma_alloc_chunks(c->h, 1, &i);
-        EXPECT(c, st == BMA_OK && i == 0, "first alloc_chunks = %s at %zu", sn(st), i);
+        EXPECT(c, st == BMA_OK && i == 0, "alloc_chunks(1) on an empty heap = %s at %zu", sn(st), i);
+    } else if (c->state == HEAP_ONE) {
+        st = bma_free_chunks(c->h, 0, 1);
+        EXPECT(c, st == BMA_OK, "free_chunks(0, 1) = %s", sn(st));
+    } else if (c->h && empty_out(c)) {
+        if (one_live) {
+            st = bma_alloc_chunks(c->h, 1, &i);
+            EXPECT(c, st == BMA_OK && i == 0, "alloc_chunks(1) on an emptied heap = %s at %zu", sn(st), i);
+        }
+    } else {
+        release(c);
+        st = bma_init(c->buf, c->buf_size, c->cs, &c->h);
+        EXPECT(c, st == BMA_OK, "bma_init = %s", sn(st));
+        if (one_live) {
+            st = bma_alloc_chunks(c->h, 1, &i);
+            EXPECT(c, st == BMA_OK && i == 0, "first alloc_chunks = %s at %zu", sn(st), i);
+        }
+    }
+    c->state = want;
+}
+
+/* After a case: what the heap holds now, from the stats and chunk 0. */
+static void settle_state(ctx *c)
+{
+    bma_stats s;
+    c->state = HEAP_UNKNOWN;
+    if (!c->h || bma_get_stats(c->h, &s) != BMA_OK) {
+        return;
+    }
+    if (s.used_chunks == 0 && s.live_allocations == 0 && s.largest_free_run == c->chunks) {
+        c->state = HEAP_EMPTY;
+    } else if (s.used_chunks == 1 && s.live_allocations == 1 && bma_usable_size(c->h, c->buf + c->co) == c->cs) {
+        c->state = HEAP_ONE;
     }
 }
 
@@ -175,29 +257,25 @@ static void case_buffer_size(ctx *c)
     if (cap < SIZE_MAX && bma_buffer_size(cs, cap + 1, &more) == BMA_OK) {
         EXPECT(c, more >= out, "capacity %zu needs %zu bytes, one byte more needs only %zu", cap, out, more);
     }
-    /* Round trip through bma_init for buffers small enough to make. */
-    if (out <= ((size_t)1 << 20) && cs <= out) {
-        uint8_t *b = malloc(out);
+    /* Round trip through bma_init for buffers small enough to make, and
+     * quick enough to initialise (see INIT_MAX_CHUNKS). */
+    if (out <= ((size_t)1 << 20) && cs <= out && n <= RT_MAX_CHUNKS) {
+        /* chunk_count >= n iff chunk n - 1 has an address: O(1), where
+         * bma_get_stats would be O(chunk_count) */
+        uint8_t *b = diff_buffer(DBUF_USER2, out);
         bma_heap *h;
-        bma_stats s;
-        if (!b) {
-            abort();
-        }
         st = bma_init(b, out, cs, &h);
         EXPECT(c, st == BMA_OK, "bma_init(%zu bytes) = %s", out, sn(st));
-        bma_get_stats(h, &s);
-        EXPECT(c, s.chunk_count >= n, "bma_init(%zu bytes) made %zu chunks, want >= %zu", out, s.chunk_count, n);
+        EXPECT(c, bma_chunk_ptr(h, n - 1) != NULL, "bma_init(%zu bytes) made fewer than %zu chunks", out, n);
         bma_detach(h);
         st = bma_init(b, out - 1, cs, &h);
         if (st == BMA_OK) {
-            bma_get_stats(h, &s);
-            EXPECT(c, s.chunk_count < n, "%zu bytes is not the smallest: %zu bytes hold %zu chunks", out, out - 1,
-                   s.chunk_count);
+            EXPECT(c, bma_chunk_ptr(h, n - 1) == NULL, "%zu bytes is not the smallest: %zu bytes hold %zu chunks", out,
+                   out - 1, n);
             bma_detach(h);
         } else {
             EXPECT(c, st == BMA_ENOMEM && n == 1, "bma_init(%zu bytes) = %s", out - 1, sn(st));
         }
-        free(b);
     }
 }
 
@@ -315,6 +393,9 @@ static void case_init(ctx *c)
 {
     size_t cs = fdp_range(&c->p, 0, 1) ? pick(&c->p) : (size_t)1 << fdp_range(&c->p, 0, 63);
     size_t slack = fdp_size(&c->p, 0, 4096), size = c->buf_size - slack % (c->buf_size + 1), need = 0;
+    if (pow2(cs) && size / cs > INIT_MAX_CHUNKS) {
+        size = INIT_MAX_CHUNKS * cs; /* same answer (OK), without a long init */
+    }
     snprintf(c->what, sizeof c->what, "bma_init(%zu bytes, chunk %zu)", size, cs);
     bma_heap *h = NULL;
     release(c);
@@ -342,6 +423,10 @@ static void case_chunk_ptr(ctx *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static int trace = -1;
+    if (trace < 0) {
+        trace = getenv("FUZZ_TRACE") != NULL;
+    }
     ctx c;
     memset(&c, 0, sizeof c);
     fdp_init(&c.p, data, size);
@@ -349,10 +434,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     c.chunks = fdp_size(&c.p, 1, 300);
     snprintf(c.what, sizeof c.what, "setup");
     EXPECT(&c, bma_buffer_size(c.cs, c.chunks * c.cs, &c.buf_size) == BMA_OK, "bma_buffer_size failed");
-    c.buf = malloc(c.buf_size);
-    if (!c.buf) {
-        abort();
-    }
+    c.buf = diff_buffer(DBUF_USER1, c.buf_size);
     fresh(&c, 0);
     bma_stats s;
     bma_get_stats(c.h, &s);
@@ -360,7 +442,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     EXPECT(&c, s.chunk_count == c.chunks, "heap of %zu chunks has %zu", c.chunks, s.chunk_count);
     for (unsigned n = 0; fdp_remaining(&c.p) > 0 && n < 1000; n++) {
         unsigned sc = (unsigned)fdp_range(&c.p, 0, SC_COUNT - 1);
-        snprintf(c.what, sizeof c.what, "%s", sc_names[sc]);
+        c.what[0] = 0; /* each case names itself */
         switch (sc) {
         case SC_BUFFER_SIZE: case_buffer_size(&c); break;
         case SC_ALLOC: case_alloc(&c, 0); break;
@@ -373,11 +455,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case SC_INIT: case_init(&c); break;
         default: case_chunk_ptr(&c); break;
         }
-        if (getenv("FUZZ_TRACE")) {
-            fprintf(stderr, "%s: ok\n", c.what);
+        if (trace) {
+            fprintf(stderr, "%s: %s ok\n", sc_names[sc], c.what);
         }
+        settle_state(&c);
     }
     release(&c);
-    free(c.buf);
     return 0;
 }

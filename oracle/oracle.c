@@ -23,6 +23,7 @@ struct orc_heap {
     size_t buffer_size;    /* only echoed back by orc_get_stats */
     size_t metadata_bytes; /* only echoed back by orc_get_stats */
     unsigned char *state;  /* chunk_count bytes, one CHUNK_* per chunk */
+    size_t used, starts;   /* chunks not FREE, chunks that are START: kept by mark_* for orc_counts */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -89,18 +90,27 @@ static size_t allocation_length(const orc_heap *o, size_t first)
     return n;
 }
 
+/* Sets chunk i to state s, keeping the counters of orc_counts in step. */
+static void set_state(orc_heap *o, size_t i, unsigned char s)
+{
+    unsigned char was = o->state[i];
+    o->used = o->used - (was != CHUNK_FREE) + (s != CHUNK_FREE);
+    o->starts = o->starts - (was == CHUNK_START) + (s == CHUNK_START);
+    o->state[i] = s;
+}
+
 static void mark_allocated(orc_heap *o, size_t first, size_t count)
 {
-    o->state[first] = CHUNK_START;
+    set_state(o, first, CHUNK_START);
     for (size_t k = 1; k < count; k++) {
-        o->state[first + k] = CHUNK_CONT;
+        set_state(o, first + k, CHUNK_CONT);
     }
 }
 
 static void mark_free(orc_heap *o, size_t first, size_t count)
 {
     for (size_t k = 0; k < count; k++) {
-        o->state[first + k] = CHUNK_FREE;
+        set_state(o, first + k, CHUNK_FREE);
     }
 }
 
@@ -177,6 +187,8 @@ orc_heap *orc_new(size_t chunk_size, size_t chunk_count, size_t chunks_offset, s
         return NULL;
     }
     memset(o->state, CHUNK_FREE, chunk_count);
+    o->used = 0;
+    o->starts = 0;
     o->chunk_size = chunk_size;
     o->chunk_count = chunk_count;
     o->chunks_offset = chunks_offset;
@@ -195,6 +207,8 @@ orc_heap *orc_clone(const orc_heap *o)
         return NULL;
     }
     memcpy(c->state, o->state, o->chunk_count);
+    c->used = o->used;
+    c->starts = o->starts;
     return c;
 }
 
@@ -407,6 +421,13 @@ bma_status orc_get_stats(const orc_heap *o, bma_stats *out)
     out->buffer_size = o->buffer_size;
     out->metadata_bytes = o->metadata_bytes;
     return BMA_OK;
+}
+
+void orc_counts(const orc_heap *o, size_t *free_chunks, size_t *used_chunks, size_t *live_allocations)
+{
+    *free_chunks = o->chunk_count - o->used;
+    *used_chunks = o->used;
+    *live_allocations = o->starts;
 }
 
 size_t orc_walk(const orc_heap *o, size_t *index, size_t *count, size_t max)

@@ -35,6 +35,10 @@ bma_status orc_realloc(orc_heap *o, size_t offset, size_t new_size, size_t align
 size_t orc_usable_size(const orc_heap *o, size_t offset);
 bma_status orc_get_stats(const orc_heap *o, bma_stats *out);
 
+/* free_chunks, used_chunks and live_allocations of orc_get_stats, in O(1):
+ * counters kept as chunks change state (orc_get_stats counts them anew). */
+void orc_counts(const orc_heap *o, size_t *free_chunks, size_t *used_chunks, size_t *live_allocations);
+
 /* Stores up to max live allocations (start index, chunk count) in index
  * order; returns how many there are in all. */
 size_t orc_walk(const orc_heap *o, size_t *index, size_t *count, size_t max);

@@ -381,6 +381,21 @@ TOTAL=$(elapsed "$START" "$EPOCHREALTIME")
     echo "${#MUTANTS[@]} mutants; fuzzing budget ${SECS}s per mutant and starting corpus, one libFuzzer process, round robin over" \
         "${TARGETS[*]} in slices of 5 s, then 10 s, ...; libFuzzer -seed=$SEED upwards. Total wall time ${TOTAL}s" \
         "on $(nproc) shared cores, $(date -u +%Y-%m-%d)."
+    for mode in "${MODES[@]}"; do
+        col=5
+        [ "$mode" = seeds ] || col=8
+        # median and maximum over all mutants; one that fuzzing missed counts as above the budget
+        awk -F'\t' -v c="$col" 'NR > 1 { print ($c == "" ? 1e9 : $c + 0) }' "$OUT/results.tsv" | sort -g |
+            awk -v m="$mode" -v b="$SECS" '{ t[++n] = $1 }
+                function show(x) { return x >= 1e9 ? "> " b : sprintf("%.1f", x) }
+                END {
+                    if (n == 0) exit
+                    med = (n % 2) ? t[(n + 1) / 2] : (t[n / 2] >= 1e9 || t[n / 2 + 1] >= 1e9 ? 1e9 : (t[n / 2] + t[n / 2 + 1]) / 2)
+                    for (i = 1; i <= n; i++) if (t[i] >= 1e9) miss++
+                    printf "Time to detection fuzzing from %s: median %s s, maximum %s s, over %d mutants (%d not caught in %d s).\n",
+                        m, show(med), show(t[n]), n, miss, b
+                }'
+    done
     [ ${#SURVIVORS[@]} -eq 0 ] || echo "SURVIVED corpus replay and fuzzing: ${SURVIVORS[*]}"
     [ ${#BROKEN[@]} -eq 0 ] || echo "did not apply or build: ${BROKEN[*]}"
 } >"$OUT/table.md"
