@@ -841,9 +841,16 @@ static void attach_seeds(void)
         {3, 70, 1, 0x80, 0, 16, "seed-flip-chunk-size"},
         {3, 70, 1, 0x01, 0, 24, "seed-flip-chunk-count"},
         {3, 70, 1, 0x40, 0, 31, "seed-flip-chunk-count-high"},
-        {2, 200, 1, 0x01, 0, 32, "seed-flip-hint"},
-        {2, 200, 1, 0x10, 0, 40, "seed-flip-free-bitmap"},
-        {2, 200, 1, 0x04, 0, 80, "seed-flip-start-bitmap"},
+        /* Format 3 header: geometry at 32..95 (words, levels, shift, the region
+         * offsets, total), level starts at 96..255, search hints at 256..287,
+         * the free bitmap from 288. */
+        {2, 200, 1, 0x01, 0, 256, "seed-flip-hint"},
+        {2, 200, 1, 0x40, 0, 259, "seed-flip-hint-high"},
+        {3, 70, 1, 0x08, 0, 80, "seed-flip-stored-chunks-off"},
+        {3, 70, 1, 0x01, 0, 32, "seed-flip-stored-words"},
+        {0, 5000, 1, 0x01, 0, 96, "seed-flip-big-level-start"},
+        {2, 200, 1, 0x10, 0, 289, "seed-flip-free-bitmap"},
+        {2, 200, 1, 0x04, 0, 336, "seed-flip-start-bitmap"},
         {5, 130, 0, 0xff, 1, 9999, "seed-flip-chunks-truncated"},
         {5, 130, 0, 0x01, 2, 9999, "seed-flip-chunks-padded"},
         {1, 64, 1, 0x01, 3, 0, "seed-flip-truncated-more"},
@@ -858,7 +865,7 @@ static void attach_seeds(void)
          * flip marks chunk 128 (word 2, bit 0) used with no allocation
          * starting there: a check that lets the carry from word 0 stick
          * would accept it (mutant 24). */
-        {2, 200, 1, 0x01, 0, 48, "seed-flip-orphan-after-free-word"},
+        {2, 200, 1, 0x01, 0, 304, "seed-flip-orphan-after-free-word"},
     };
     for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
         seed s;
