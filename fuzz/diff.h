@@ -18,10 +18,12 @@
  *     resize or realloc, after a move, after a failed resize or realloc);
  *   - the O(1) counters: used chunks and live allocations kept by the engine
  *     against the oracle's orc_counts.
- * Every DIFF_FULL_EVERY ops, after init, attach and every relocation, and
+ * Every DIFF_FULL_EVERY ops, after attach and every relocation, and
  * at the end of the input, the full check: bma_check, every stats field
  * against the oracle and the counters, the walk against the oracle and the
  * engine's live table (so every chunk's state), and every live pattern.
+ * A new heap from bma_init gets bma_check and check_geometry instead: it is
+ * empty, and check_geometry has compared its stats with the contract.
  *
  * The encoding (all values are read from the END of the input with the
  * producer in producer.h; make_seeds.c writes inputs with the inverse):
