@@ -796,6 +796,12 @@ static HOT_INLINE size_t hint_class(size_t count)
     return count <= 16u ? small[count] : count < 65u ? 6u : 7u;
 }
 
+/* Where a search for count chunks may start: its class's hint, as a chunk. */
+static HOT_INLINE size_t hint_start(const view *v, size_t count)
+{
+    return (size_t)v->hdr->hint[hint_class(count)] * BITS;
+}
+
 static uint32_t hint_word(size_t chunk)
 {
     size_t w = chunk / BITS;
@@ -873,7 +879,7 @@ static size_t find_aligned_run(const bma_heap *h, size_t count, size_t align)
     size_t pos, fit;
     view_of(h, &v);
     a = chunk_align_for(&v, align);
-    pos = align_up(a, (size_t)v.hdr->hint[hint_class(count)] * BITS);
+    pos = align_up(a, hint_start(&v, count));
     while (pos != NOT_FOUND && (fit = find_from(&v, pos, count)) != NOT_FOUND) {
         pos = align_up(a, fit);
         if (pos == fit) {
@@ -893,7 +899,7 @@ static HOT_INLINE size_t find_run(const view *v, size_t count, size_t align)
     if (align > chunk_size_of(v)) {
         return find_aligned_run((const bma_heap *)v->hdr, count, align);
     }
-    return find_from(v, (size_t)v->hdr->hint[hint_class(count)] * BITS, count);
+    return find_from(v, hint_start(v, count), count);
 }
 
 /* -------------------------------------------------------------- scanning */
@@ -1018,6 +1024,13 @@ static HOT_INLINE void set_free(const view *v, size_t first, size_t n, bool free
     }
 }
 
+/* Marks [index, index + count) as one live allocation. */
+static HOT_INLINE void claim(const view *v, size_t index, size_t count)
+{
+    bit_put(v->start_bits, index, true);
+    set_free(v, index, count, false);
+}
+
 static HOT_INLINE void release(const view *v, size_t index, size_t count)
 {
     bit_put(v->start_bits, index, false);
@@ -1031,8 +1044,7 @@ static HOT_INLINE size_t alloc_run(const view *v, size_t count, size_t align)
     if (index == NOT_FOUND) {
         return NOT_FOUND;
     }
-    bit_put(v->start_bits, index, true);
-    set_free(v, index, count, false);
+    claim(v, index, count);
     if (align <= chunk_size_of(v)) {
         hints_raise(v, index, count);
     }
@@ -1047,23 +1059,15 @@ static size_t alloc_run_any(const bma_heap *h, size_t count, size_t align)
     return alloc_run(&v, count, align);
 }
 
-/* alloc_run(), with the common case written out apart: an unaligned run of
- * at most 64 chunks on a heap without index levels, which calls nothing and
- * so keeps the call's state in registers. */
+/* alloc_run(), with the common case kept apart: an unaligned run of at most
+ * 64 chunks on a heap without index levels. Inlined after these tests,
+ * alloc_run() calls nothing, so the call keeps its state in registers. */
 static HOT_INLINE size_t alloc_fast(const view *v, size_t count, size_t align)
 {
-    size_t index;
     if (v->levels != 0 || count > BITS || align > chunk_size_of(v)) {
         return alloc_run_any((const bma_heap *)v->hdr, count, align);
     }
-    index = find_from(v, (size_t)v->hdr->hint[hint_class(count)] * BITS, count);
-    if (index != NOT_FOUND) {
-        bit_put(v->start_bits, index, true);
-        bits_fill(v->free_bits, index, count, false);
-        note_allocated(v, index, count);
-        hints_raise(v, index, count);
-    }
-    return index;
+    return alloc_run(v, count, align);
 }
 
 /* --------------------------------------------------------- addressing */
