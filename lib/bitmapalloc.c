@@ -66,6 +66,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* Sanitizer annotations are opt-in (include/bitmapalloc.h, "Sanitizer
  * annotations"): only a build that defines BMA_SANITIZER_ANNOTATIONS=1 (meson:
@@ -144,6 +147,7 @@ _Static_assert(CHAR_BIT == 8, "bytes are octets");
 _Static_assert(sizeof(header) % sizeof(uint64_t) == 0, "bitmaps after the header stay 8-aligned");
 _Static_assert(sizeof(header) == 36 * sizeof(uint64_t), "the header has no padding: every byte is checked");
 _Static_assert(sizeof(node) == 3 * sizeof(uint64_t), "nodes are packed");
+_Static_assert(HINT_CLASSES == 8u, "hints_lower() updates the hints as two 4-lane vectors");
 _Static_assert(BMA_BUFFER_ALIGN % _Alignof(header) == 0, "the header is readable in a BMA_BUFFER_ALIGN buffer");
 _Static_assert(BMA_BUFFER_ALIGN % _Alignof(uint64_t) == 0, "metadata words are readable in a BMA_BUFFER_ALIGN buffer");
 _Static_assert(TOP_NODES >= 1u, "a level with at most TOP_NODES nodes ends the tree");
@@ -297,7 +301,7 @@ static HOT_INLINE uint64_t fold_with(const fold_plan *p, uint64_t x)
 {
     size_t k;
     for (k = 0; k < p->steps; k++) {
-        x &= x >> (p->shift[k] & (BITS - 1u)); /* shift <= 32; the mask says so to analyzers */
+        x &= x >> p->shift[k]; /* every shift in the table is at most 32 */
     }
     return x & p->inside;
 }
@@ -409,9 +413,10 @@ static HOT_INLINE void view_of(const bma_heap *h, view *v)
 
 static size_t chunk_size_of(const view *v) { return (size_t)1 << v->shift; }
 
+/* ceil(size / chunk_size) for size >= 1, which every caller has checked. */
 static size_t chunks_for(const view *v, size_t size)
 {
-    return (size >> v->shift) + ((size & (chunk_size_of(v) - 1u)) != 0);
+    return ((size - 1u) >> v->shift) + 1u;
 }
 
 /* ------------------------------------------------------------ run index */
@@ -848,6 +853,16 @@ static HOT_INLINE size_t free_run_from(const view *v, size_t pos)
     return run >= BITS - b ? BITS - b + BITS : run;
 }
 
+#if defined(__SSE2__)
+/* Four lanes of hints_lower(): a hint above to is lowered to it where its
+ * class's threshold is at most run. */
+static HOT_INLINE __m128i hints_lower4(__m128i h, __m128i thresholds, __m128i run, __m128i to)
+{
+    __m128i lower = _mm_andnot_si128(_mm_cmpgt_epi32(thresholds, run), _mm_cmpgt_epi32(h, to));
+    return _mm_xor_si128(h, _mm_and_si128(lower, _mm_xor_si128(h, to)));
+}
+#endif
+
 /* Chunks [first, first + n) were just freed. A new run of t <= 65 free
  * chunks can only start at or after max(start of the merged free run,
  * first - t + 1), so at or after first - min(free run before first, 64);
@@ -857,16 +872,33 @@ static HOT_INLINE size_t free_run_from(const view *v, size_t pos)
 static HOT_INLINE void hints_lower(const view *v, size_t first, size_t n)
 {
     uint32_t *restrict hint = v->hdr->hint;
-    size_t left = free_run_before(v, first), merged = left + n, c;
+    size_t left = free_run_before(v, first), merged = left + n;
     int32_t from = (int32_t)hint_word(first > left ? first - left : 0), run;
     if (first + n < v->chunk_count) {
         merged += free_run_from(v, first + n);
     }
     run = merged < 66u ? (int32_t)merged : 66; /* above every threshold */
+#if defined(__SSE2__)
+    {
+        /* The loop below in two 4-lane steps. Hints are at most INT32_MAX (I5),
+         * so signed compares order them; memcpy, as the header is 8-aligned. */
+        __m128i to = _mm_set1_epi32(from), runs = _mm_set1_epi32(run), lo, hi, t_lo, t_hi;
+        memcpy(&lo, &hint[0], sizeof lo);
+        memcpy(&hi, &hint[4], sizeof hi);
+        memcpy(&t_lo, &hint_threshold[0], sizeof t_lo);
+        memcpy(&t_hi, &hint_threshold[4], sizeof t_hi);
+        lo = hints_lower4(lo, t_lo, runs, to);
+        hi = hints_lower4(hi, t_hi, runs, to);
+        memcpy(&hint[0], &lo, sizeof lo);
+        memcpy(&hint[4], &hi, sizeof hi);
+    }
+#else
+    size_t c;
     for (c = 0; c < HINT_CLASSES; c++) {
         int32_t h = (int32_t)hint[c], ceiling = hint_threshold[c] > run ? INT32_MAX : from;
         hint[c] = (uint32_t)(h < ceiling ? h : ceiling);
     }
+#endif
 }
 
 /* find_run() for an alignment above chunk_size. Each round finds the first
@@ -1007,12 +1039,10 @@ static int note_live(size_t index, size_t count, void *ctx)
 
 /* ------------------------------------------------------- state changes */
 
-/* Marks chunks [first, first + n) free or used, keeping the index in step;
- * n >= 1. */
-static HOT_INLINE void set_free(const view *v, size_t first, size_t n, bool free)
+/* What follows a change of chunks [first, first + n) to free or used in the
+ * free bitmap: hints, annotations, index (before: word first's old value). */
+static HOT_INLINE void set_free_done(const view *v, size_t first, size_t n, bool free, uint64_t before)
 {
-    uint64_t before = v->free_bits[first / BITS];
-    bits_fill(v->free_bits, first, n, free);
     if (free) {
         hints_lower(v, first, n);
         note_freed(v, first, n);
@@ -1022,6 +1052,15 @@ static HOT_INLINE void set_free(const view *v, size_t first, size_t n, bool free
     if (v->levels != 0) { /* last, so that nothing is kept across the call */
         index_update((const bma_heap *)v->hdr, first / BITS, (first + n - 1u) / BITS, before);
     }
+}
+
+/* Marks chunks [first, first + n) free or used, keeping the index in step;
+ * n >= 1. */
+static HOT_INLINE void set_free(const view *v, size_t first, size_t n, bool free)
+{
+    uint64_t before = v->free_bits[first / BITS];
+    bits_fill(v->free_bits, first, n, free);
+    set_free_done(v, first, n, free, before);
 }
 
 /* Marks [index, index + count) as one live allocation. */
@@ -1346,18 +1385,46 @@ bma_status bma_alloc_chunks(bma_heap *h, size_t count, size_t *index)
 }
 
 /* The free path shared by every free: validate, then release. expected_count
- * 0 means the caller gave no size. */
-static HOT_INLINE bma_status free_index(const view *v, size_t index, size_t expected_count)
+ * 0 means the caller gave no size. Out of line, with its own view. */
+static bma_status free_index_any(const bma_heap *h, size_t index, size_t expected_count)
 {
+    view v;
     size_t count;
-    bma_status s = live_extent(v, index, &count);
+    bma_status s;
+    view_of(h, &v);
+    s = live_extent(&v, index, &count);
     if (s != BMA_OK) {
         return s;
     }
     if (expected_count != 0 && expected_count != count) {
         return BMA_ESIZE;
     }
-    release(v, index, count);
+    release(&v, index, count);
+    return BMA_OK;
+}
+
+/* free_index_any(), with the common case kept apart: a valid free of an
+ * allocation that ends in the word it starts in, decided from that word of
+ * each bitmap (the next free chunk or start after index ends it). Anything
+ * else, errors included, takes the general path, which decides it again. */
+static HOT_INLINE bma_status free_index(const view *v, size_t index, size_t expected_count)
+{
+    size_t b = index % BITS, count;
+    uint64_t bit = UINT64_C(1) << b, free_w, start_w, ends;
+    if (index >= v->chunk_count) {
+        return free_index_any((const bma_heap *)v->hdr, index, expected_count);
+    }
+    free_w = v->free_bits[index / BITS];
+    start_w = v->start_bits[index / BITS];
+    ends = (free_w | start_w) & ~(bit | (bit - 1u)); /* boundaries above bit b */
+    count = ctz64(ends | (UINT64_C(1) << 63)) - b;  /* defined for ends == 0 */
+    if ((free_w & bit) != 0 || (start_w & bit) == 0 || ends == 0 ||
+        (expected_count != 0 && expected_count != count)) {
+        return free_index_any((const bma_heap *)v->hdr, index, expected_count);
+    }
+    v->start_bits[index / BITS] = start_w & ~bit; /* release(), with the words in hand */
+    v->free_bits[index / BITS] = free_w | ((ends & (0u - ends)) - bit);
+    set_free_done(v, index, count, true, free_w);
     return BMA_OK;
 }
 
