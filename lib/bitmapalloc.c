@@ -414,10 +414,7 @@ static HOT_INLINE void view_of(const bma_heap *h, view *v)
 static size_t chunk_size_of(const view *v) { return (size_t)1 << v->shift; }
 
 /* ceil(size / chunk_size) for size >= 1, which every caller has checked. */
-static size_t chunks_for(const view *v, size_t size)
-{
-    return ((size - 1u) >> v->shift) + 1u;
-}
+static size_t chunks_for(const view *v, size_t size) { return ((size - 1u) >> v->shift) + 1u; }
 
 /* ------------------------------------------------------------ run index */
 
@@ -1417,9 +1414,8 @@ static HOT_INLINE bma_status free_index(const view *v, size_t index, size_t expe
     free_w = v->free_bits[index / BITS];
     start_w = v->start_bits[index / BITS];
     ends = (free_w | start_w) & ~(bit | (bit - 1u)); /* boundaries above bit b */
-    count = ctz64(ends | (UINT64_C(1) << 63)) - b;  /* defined for ends == 0 */
-    if ((free_w & bit) != 0 || (start_w & bit) == 0 || ends == 0 ||
-        (expected_count != 0 && expected_count != count)) {
+    count = ctz64(ends | (UINT64_C(1) << 63)) - b;   /* defined for ends == 0 */
+    if ((free_w & bit) != 0 || (start_w & bit) == 0 || ends == 0 || (expected_count != 0 && expected_count != count)) {
         return free_index_any((const bma_heap *)v->hdr, index, expected_count);
     }
     v->start_bits[index / BITS] = start_w & ~bit; /* release(), with the words in hand */
