@@ -33,6 +33,11 @@
  * Fan-out 8 keeps a node's children in one or two cache lines and the index
  * at about 0.55 bits per chunk. Storing each word's longest run spares an
  * update from recounting the runs of the seven words that did not change.
+ * An update does not recombine children either: it knows the one free run
+ * that the changed chunks merge into (a free) or were carved from (an
+ * allocation), so each node's edges and longest run follow from its old
+ * summary; only an allocation that cuts a node's longest run reads the
+ * node's children for the next longest.
  *
  * Search hints. A half-full heap keeps small holes near its start that fit
  * one chunk but not two, so a search from chunk 0 rescans the same words on
@@ -572,7 +577,8 @@ typedef struct change {
     bool freed;
 } change;
 
-/* Chunks in a node of a level, but for the heap's last node. */
+/* Chunks in a node of a level, but for the heap's last node (whose nominal
+ * span may not even fit in a size_t). */
 static size_t full_span(size_t level) { return (size_t)BITS << ((FANOUT_SHIFT * level) & (BITS - 1u)); }
 
 /* The left (or right) edge run of node j of a level; level 0: a bitmap word. */
@@ -656,10 +662,9 @@ static size_t right_run(size_t from, size_t end)
  * longest run needs the children, to find the next longest. */
 static node node_changed(const view *v, const change *c, size_t level, size_t i, const node *old)
 {
-    size_t first = node_first(level, i), end = first + full_span(level);
-    size_t lo, hi;
+    size_t first = node_first(level, i), lo, hi;
+    size_t end = i + 1u == level_nodes(v, level) ? v->chunk_count : first + full_span(level);
     node n = *old;
-    end = end < v->chunk_count ? end : v->chunk_count;
     lo = c->run_start > first ? c->run_start : first;
     hi = c->run_end < end ? c->run_end : end;
     if (c->p <= first && end <= c->e) { /* wholly inside the change */
