@@ -33,6 +33,11 @@
  * Fan-out 8 keeps a node's children in one or two cache lines and the index
  * at about 0.55 bits per chunk. Storing each word's longest run spares an
  * update from recounting the runs of the seven words that did not change.
+ * An update does not recombine children either: it knows the one free run
+ * that the changed chunks merge into (a free) or were carved from (an
+ * allocation), so each node's edges and longest run follow from its old
+ * summary; only an allocation that cuts a node's longest run reads the
+ * node's children for the next longest.
  *
  * Search hints. A half-full heap keeps small holes near its start that fit
  * one chunk but not two, so a search from chunk 0 rescans the same words on
@@ -546,42 +551,190 @@ static bool node_equal(const node *a, const node *b)
     return a->left == b->left && a->right == b->right && a->longest == b->longest;
 }
 
-/* Recomputes node i of a stored level; true iff it changed. */
-static bool node_update(const view *v, size_t level, size_t i)
+/* Free chunks right below bit b of a word (b < 64) and from bit b on. */
+static size_t free_below(uint64_t x, size_t b)
 {
-    node *n = node_at(v, level, i), fresh = node_expected(v, level, i);
-    if (node_equal(n, &fresh)) {
-        return false;
-    }
-    *n = fresh;
-    return true;
+    uint64_t used = b == 0 ? 0 : ~x << (BITS - b);
+    return b == 0 ? 0 : used == 0 ? b : clz64(used);
 }
 
-/* Brings the index of a heap with index levels up to date after a change to
- * bitmap words [first, last]; before is word first's old value. A change
- * inside one word that leaves its edge runs and longest run as they were
- * changes no node, and stops here. Out of line, with its own view, so that
+static size_t free_from(uint64_t x, size_t b)
+{
+    uint64_t used = ~x >> b;
+    return used == 0 ? BITS - b : ctz64(used);
+}
+
+/* The update of chunks [p, e), all of which flipped between free and used.
+ * run is [run_start, run_end), the free run through them (after a free) or
+ * the one they were carved from (before an allocation); each end is clipped
+ * to the current level's node that holds it, so it is known exactly without
+ * scanning the heap: a level widens it only through the siblings it reaches. */
+typedef struct change {
+    size_t p, e, run_start, run_end;
+    bool freed;
+} change;
+
+/* Chunks in a node of a level, but for the heap's last node (whose nominal
+ * span may not even fit in a size_t). */
+static size_t full_span(size_t level) { return (size_t)BITS << ((FANOUT_SHIFT * level) & (BITS - 1u)); }
+
+/* The left (or right) edge run of node j of a level; level 0: a bitmap word. */
+static size_t edge_of(const view *v, size_t level, size_t j, bool right)
+{
+    if (level == 0) {
+        return right ? edge_right(v->free_bits[j]) : edge_left(v->free_bits[j]);
+    }
+    return (size_t)(right ? node_at(v, level, j)->right : node_at(v, level, j)->left);
+}
+
+/* Widens the run's ends from the nodes of level - 1 to those of level: an
+ * end on a node boundary extends through the siblings' edge runs. Only the
+ * heap's last node spans fewer than full chunks, and no sibling follows it. */
+static void run_widen(const view *v, change *c, size_t level)
+{
+    size_t below = level - 1u, full = full_span(below), i, j, edge;
+    if (c->run_start % full == 0) {
+        i = c->run_start / full;
+        for (j = i; j-- > (i & ~(size_t)(FANOUT - 1u));) {
+            edge = edge_of(v, below, j, true);
+            c->run_start -= edge;
+            if (edge != full) {
+                break;
+            }
+        }
+    }
+    if (c->run_end % full == 0) {
+        size_t stop;
+        i = c->run_end / full - 1u;
+        stop = children_end(v, level, i >> FANOUT_SHIFT);
+        for (j = i + 1u; j < stop; j++) {
+            edge = edge_of(v, below, j, false);
+            c->run_end += edge;
+            if (edge != full) {
+                break;
+            }
+        }
+    }
+}
+
+/* The longest run in node i of a stored level, from its children: what
+ * combine() says of it, with no left or right edge to keep. So the spans do
+ * not matter: only the heap's last child can be short, and nothing after
+ * it reads the run it carries. */
+static size_t children_longest(const view *v, size_t level, size_t i)
+{
+    size_t c = i << FANOUT_SHIFT, end = children_end(v, level, i), run = 0, best = 0;
+    if (level == 1) {
+        for (; c < end; c++) {
+            uint64_t x = v->free_bits[c];
+            size_t joined = run + edge_left(x), longest = v->word_longest[c];
+            best = joined > best ? joined : best;
+            best = longest > best ? longest : best;
+            run = x == ALL_FREE ? run + BITS : edge_right(x);
+        }
+        return best;
+    }
+    const node *n = node_at(v, level - 1u, c);
+    uint64_t full = (uint64_t)full_span(level - 1u);
+    for (; c < end; c++, n++) {
+        size_t joined = run + (size_t)n->left, longest = (size_t)n->longest;
+        best = joined > best ? joined : best;
+        best = longest > best ? longest : best;
+        run = n->left == full ? run + (size_t)full : (size_t)n->right;
+    }
+    return best;
+}
+
+/* A node's right edge run when chunks [from, end) are free and the one
+ * before is not. summary_of() counts a word's right run from bit 63, so
+ * the heap's last, partial word adds to it only when all of it is free. */
+static size_t right_run(size_t from, size_t end)
+{
+    return end % BITS == 0 || from <= end - end % BITS ? end - from : 0;
+}
+
+/* Node i of a stored level after the change, from its old summary and the
+ * run alone: a free merges the run, and an allocation cuts it into
+ * [run_start, p) and [e, run_end). Only an allocation that cuts the node's
+ * longest run needs the children, to find the next longest. */
+static node node_changed(const view *v, const change *c, size_t level, size_t i, const node *old)
+{
+    size_t first = node_first(level, i), lo, hi;
+    size_t end = i + 1u == level_nodes(v, level) ? v->chunk_count : first + full_span(level);
+    node n = *old;
+    lo = c->run_start > first ? c->run_start : first;
+    hi = c->run_end < end ? c->run_end : end;
+    if (c->p <= first && end <= c->e) { /* wholly inside the change */
+        n.left = n.right = n.longest = c->freed ? (uint64_t)(end - first) : 0;
+    } else if (c->freed) {
+        n.left = lo == first ? (uint64_t)(hi - first) : old->left;
+        n.right = hi == end ? (uint64_t)right_run(lo, end) : old->right;
+        n.longest = hi - lo > old->longest ? (uint64_t)(hi - lo) : old->longest;
+    } else {
+        n.left = lo == first ? (uint64_t)(c->p > first ? c->p - first : 0) : old->left;
+        n.right = hi == end ? (uint64_t)right_run(c->e < end ? c->e : end, end) : old->right;
+        n.longest = hi - lo < old->longest ? old->longest : (uint64_t)children_longest(v, level, i);
+    }
+    return n;
+}
+
+/* Bitmap word w's longest run after the change, as node_changed() does. */
+static unsigned char word_changed(const view *v, const change *c, size_t w)
+{
+    size_t first = w * BITS, end = first + BITS, old = v->word_longest[w];
+    size_t lo = c->run_start > first ? c->run_start : first, hi = c->run_end < end ? c->run_end : end;
+    if (c->p <= first && end <= c->e) {
+        return c->freed ? (unsigned char)BITS : 0;
+    }
+    if (c->freed) {
+        return (unsigned char)(hi - lo > old ? hi - lo : old);
+    }
+    return (unsigned char)(hi - lo < old ? old : longest_in_word(v->free_bits[w]));
+}
+
+/* Brings the index of a heap with index levels up to date after chunks
+ * [p, e) flipped, all of them, between free and used; before is the old
+ * value of p's word. A change inside one word that leaves its edge runs
+ * and longest run as they were changes no node, and stops here; so does a
+ * level where no node changed. Out of line, with its own view, so that
  * the hot paths of heaps without levels keep theirs in registers. */
-static void index_update(const bma_heap *h, size_t first, size_t last, uint64_t before)
+static void index_update(const bma_heap *h, size_t p, size_t e, uint64_t before)
 {
     view v;
-    size_t level, w;
-    bool same = first == last;
+    change c;
+    size_t level, first = p / BITS, last = (e - 1u) / BITS;
+    uint64_t x;
     view_of(h, &v);
-    for (w = first; w <= last; w++) {
-        uint64_t x = v.free_bits[w];
-        unsigned char longest = (unsigned char)longest_in_word(x);
-        same = same && longest == v.word_longest[w] && edge_left(x) == edge_left(before) &&
-               edge_right(x) == edge_right(before);
-        v.word_longest[w] = longest;
+    x = v.free_bits[first];
+    c.p = p;
+    c.e = e;
+    c.freed = (x >> (p % BITS)) & 1u;
+    c.run_start = p - free_below(x, p % BITS);
+    c.run_end = e % BITS == 0 ? e : e + free_from(v.free_bits[last], e % BITS);
+    if (first == last) {
+        unsigned char longest = word_changed(&v, &c, first);
+        if (longest == v.word_longest[first] && edge_left(x) == edge_left(before) &&
+            edge_right(x) == edge_right(before)) {
+            return;
+        }
+        v.word_longest[first] = longest;
+    } else { /* the words in between flipped whole */
+        v.word_longest[first] = word_changed(&v, &c, first);
+        memset(&v.word_longest[first + 1u], c.freed ? (int)BITS : 0, last - first - 1u);
+        v.word_longest[last] = word_changed(&v, &c, last);
     }
-    for (level = 1; !same && level <= v.levels; level++) {
+    for (level = 1; level <= v.levels; level++) {
         bool changed = false;
         size_t i;
+        run_widen(&v, &c, level);
         first >>= FANOUT_SHIFT;
         last >>= FANOUT_SHIFT;
         for (i = first; i <= last; i++) {
-            changed = node_update(&v, level, i) || changed;
+            node *n = node_at(&v, level, i), fresh = node_changed(&v, &c, level, i, n);
+            if (!node_equal(n, &fresh)) {
+                *n = fresh;
+                changed = true;
+            }
         }
         if (!changed) {
             return;
@@ -1047,7 +1200,7 @@ static HOT_INLINE void set_free_done(const view *v, size_t first, size_t n, bool
         note_allocated(v, first, n);
     }
     if (v->levels != 0) { /* last, so that nothing is kept across the call */
-        index_update((const bma_heap *)v->hdr, first / BITS, (first + n - 1u) / BITS, before);
+        index_update((const bma_heap *)v->hdr, first, first + n, before);
     }
 }
 
