@@ -152,6 +152,7 @@ _Static_assert(CHAR_BIT == 8, "bytes are octets");
 _Static_assert(sizeof(header) % sizeof(uint64_t) == 0, "bitmaps after the header stay 8-aligned");
 _Static_assert(sizeof(header) == 36 * sizeof(uint64_t), "the header has no padding: every byte is checked");
 _Static_assert(sizeof(node) == 3 * sizeof(uint64_t), "nodes are packed");
+_Static_assert(BITS == 1u << 6, "span_shift() counts a word's chunks as 2^6");
 _Static_assert(HINT_CLASSES == 8u, "hints_lower() updates the hints as two 4-lane vectors");
 _Static_assert(BMA_BUFFER_ALIGN % _Alignof(header) == 0, "the header is readable in a BMA_BUFFER_ALIGN buffer");
 _Static_assert(BMA_BUFFER_ALIGN % _Alignof(uint64_t) == 0, "metadata words are readable in a BMA_BUFFER_ALIGN buffer");
@@ -576,7 +577,8 @@ typedef struct change {
 
 /* Chunks in a node of a level, but for the heap's last node (whose nominal
  * span may not even fit in a size_t). */
-static size_t full_span(size_t level) { return (size_t)BITS << ((FANOUT_SHIFT * level) & (BITS - 1u)); }
+static unsigned span_shift(size_t level) { return (unsigned)(6u + FANOUT_SHIFT * level) & (BITS - 1u); }
+static size_t full_span(size_t level) { return (size_t)1 << span_shift(level); }
 
 /* The left (or right) edge run of node j of a level; level 0: a bitmap word. */
 static size_t edge_of(const view *v, size_t level, size_t j, bool right)
@@ -593,8 +595,9 @@ static size_t edge_of(const view *v, size_t level, size_t j, bool right)
 static void run_widen(const view *v, change *c, size_t level)
 {
     size_t below = level - 1u, full = full_span(below), i, j, edge;
-    if (c->run_start % full == 0) {
-        i = c->run_start / full;
+    unsigned shift = span_shift(below); /* full is a power of two: no division */
+    if ((c->run_start & (full - 1u)) == 0) {
+        i = c->run_start >> shift;
         for (j = i; j-- > (i & ~(size_t)(FANOUT - 1u));) {
             edge = edge_of(v, below, j, true);
             c->run_start -= edge;
@@ -603,9 +606,9 @@ static void run_widen(const view *v, change *c, size_t level)
             }
         }
     }
-    if (c->run_end % full == 0) {
+    if ((c->run_end & (full - 1u)) == 0) {
         size_t stop;
-        i = c->run_end / full - 1u;
+        i = (c->run_end >> shift) - 1u;
         stop = children_end(v, level, i >> FANOUT_SHIFT);
         for (j = i + 1u; j < stop; j++) {
             edge = edge_of(v, below, j, false);
