@@ -598,8 +598,8 @@ static void run_widen(const view *v, change *c, size_t level)
     unsigned shift = span_shift(below); /* full is a power of two: no division */
     if ((c->run_start & (full - 1u)) == 0) {
         i = c->run_start >> shift;
-        for (j = i; j-- > (i & ~(size_t)(FANOUT - 1u));) {
-            edge = edge_of(v, below, j, true);
+        for (j = i; j > (i & ~(size_t)(FANOUT - 1u));) {
+            edge = edge_of(v, below, --j, true);
             c->run_start -= edge;
             if (edge != full) {
                 break;
@@ -1574,8 +1574,8 @@ static HOT_INLINE bma_status free_index(const view *v, size_t index, size_t expe
     if ((free_w & bit) != 0 || (start_w & bit) == 0 || ends == 0 || (expected_count != 0 && expected_count != count)) {
         return free_index_any((const bma_heap *)v->hdr, index, expected_count);
     }
-    v->start_bits[index / BITS] = start_w & ~bit; /* release(), with the words in hand */
-    v->free_bits[index / BITS] = free_w | ((ends & (0u - ends)) - bit);
+    v->start_bits[index / BITS] = start_w & ~bit;                        /* release(), with the words in hand */
+    v->free_bits[index / BITS] = free_w | ((ends & (~ends + 1u)) - bit); /* ends != 0: no wrap */
     set_free_done(v, index, count, true, free_w);
     return BMA_OK;
 }
