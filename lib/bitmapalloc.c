@@ -858,20 +858,17 @@ static size_t find_from_index(const bma_heap *h, size_t pos, size_t count)
 
 /* find_from() of 1 <= count <= 64 chunks on a heap without index levels:
  * per word, a run that straddles from the previous words (run free chunks
- * at its end), then a fold. Since count <= 64, a word with every chunk free
+ * at its end; none for pos's word), then a fold. Since count <= 64, a word with every chunk free
  * always holds a fit, so the edge runs need no case for it; the guard bits
  * only keep ctz and clz defined. steps is a constant. */
 static HOT_INLINE size_t scan_short(const view *v, size_t pos, size_t count, unsigned steps)
 {
     fold_plan plan = fold_plan_for(count);
-    size_t i = pos / BITS, run = 0;
+    size_t i = pos / BITS, run;
     uint64_t x = v->free_bits[i] & (~UINT64_C(0) << (pos % BITS));
     plan.steps = steps;
     for (;;) {
         uint64_t starts = fold_with(&plan, x);
-        if (run + ctz64(~x | (UINT64_C(1) << 63)) >= count) {
-            return i * BITS - run;
-        }
         if (starts != 0) {
             return i * BITS + ctz64(starts);
         }
@@ -880,6 +877,9 @@ static HOT_INLINE size_t scan_short(const view *v, size_t pos, size_t count, uns
         }
         run = clz64(~x | 1u);
         x = v->free_bits[i];
+        if (run + ctz64(~x | (UINT64_C(1) << 63)) >= count) {
+            return i * BITS - run;
+        }
     }
 }
 
