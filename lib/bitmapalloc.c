@@ -552,14 +552,14 @@ static bool node_equal(const node *a, const node *b)
     return a->left == b->left && a->right == b->right && a->longest == b->longest;
 }
 
-/* Free chunks right below bit b of a word (b < 64) and from bit b on. */
-static size_t free_below(uint64_t x, size_t b)
+/* Free chunks right below bit b of a word (b < 64) and from bit b on. Below:
+ * bits [0, b) of x moved to the top, over zeros that stop clz at b. */
+static HOT_INLINE size_t free_below(uint64_t x, size_t b)
 {
-    uint64_t used = b == 0 ? 0 : ~x << (BITS - b);
-    return b == 0 ? 0 : used == 0 ? b : clz64(used);
+    return clz64(~((x << 1) << (BITS - 1u - b)));
 }
 
-static size_t free_from(uint64_t x, size_t b)
+static HOT_INLINE size_t free_from(uint64_t x, size_t b)
 {
     uint64_t used = ~x >> b;
     return used == 0 ? BITS - b : ctz64(used);
@@ -986,24 +986,19 @@ static HOT_INLINE void hints_raise(const view *v, size_t index, size_t count)
     *hint = *hint > to ? *hint : to;
 }
 
-/* Free chunks right before chunk pos inside pos's word; past the word's
- * start, 64 more are assumed, which the caller needs no more than. */
+/* Free chunks right before chunk pos and from chunk pos on, counted inside
+ * pos's word as free_below() and free_from() count them; a run that reaches
+ * the word's edge is taken as 64 chunks longer, which is all a hint needs. */
 static HOT_INLINE size_t free_run_before(const view *v, size_t pos)
 {
-    size_t b = pos % BITS;
-    uint64_t below = (v->free_bits[pos / BITS] << 1) << (BITS - 1u - b); /* bits [0, b) at the top */
-    size_t run = clz64(~below);                                          /* bit 0 of below is 0 */
-    return run >= b ? b + BITS : run;
+    size_t b = pos % BITS, run = free_below(v->free_bits[pos / BITS], b);
+    return run == b ? run + BITS : run;
 }
 
-/* Free chunks from chunk pos on inside pos's word; past the word's end, 64
- * more are assumed. */
 static HOT_INLINE size_t free_run_from(const view *v, size_t pos)
 {
-    size_t b = pos % BITS;
-    uint64_t x = v->free_bits[pos / BITS] >> b;
-    size_t run = x == ALL_FREE ? BITS : ctz64(~x);
-    return run >= BITS - b ? BITS - b + BITS : run;
+    size_t b = pos % BITS, run = free_from(v->free_bits[pos / BITS], b);
+    return run == BITS - b ? run + BITS : run;
 }
 
 #if defined(__SSE2__)
