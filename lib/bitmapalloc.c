@@ -554,10 +554,7 @@ static bool node_equal(const node *a, const node *b)
 
 /* Free chunks right below bit b of a word (b < 64) and from bit b on. Below:
  * bits [0, b) of x moved to the top, over zeros that stop clz at b. */
-static HOT_INLINE size_t free_below(uint64_t x, size_t b)
-{
-    return clz64(~((x << 1) << (BITS - 1u - b)));
-}
+static HOT_INLINE size_t free_below(uint64_t x, size_t b) { return clz64(~((x << 1) << (BITS - 1u - b))); }
 
 static HOT_INLINE size_t free_from(uint64_t x, size_t b)
 {
@@ -858,17 +855,19 @@ static size_t find_from_index(const bma_heap *h, size_t pos, size_t count)
 
 /* find_from() of 1 <= count <= 64 chunks on a heap without index levels:
  * per word, a run that straddles from the previous words (run free chunks
- * at its end; none for pos's word), then a fold. Since count <= 64, a word with every chunk free
- * always holds a fit, so the edge runs need no case for it; the guard bits
- * only keep ctz and clz defined. steps is a constant. */
+ * at their end; pos's own word has none), then a fold. Since count <= 64, a
+ * word with every chunk free always holds a fit, so the edge runs need no
+ * case for it; the guard bits only keep ctz and clz defined. steps is a
+ * constant. */
 static HOT_INLINE size_t scan_short(const view *v, size_t pos, size_t count, unsigned steps)
 {
     fold_plan plan = fold_plan_for(count);
-    size_t i = pos / BITS, run;
+    size_t i = pos / BITS;
     uint64_t x = v->free_bits[i] & (~UINT64_C(0) << (pos % BITS));
     plan.steps = steps;
     for (;;) {
         uint64_t starts = fold_with(&plan, x);
+        size_t run;
         if (starts != 0) {
             return i * BITS + ctz64(starts);
         }
