@@ -686,7 +686,7 @@ static HOT_INLINE node node_changed(const view *v, const change *c, const level_
 }
 
 /* Bitmap word w's longest run after the change, as node_changed() does. */
-static unsigned char word_changed(const view *v, const change *c, size_t w)
+static HOT_INLINE unsigned char word_changed(const view *v, const change *c, size_t w)
 {
     size_t first = w * BITS, end = first + BITS, old = v->word_longest[w];
     size_t lo = c->run_start > first ? c->run_start : first, hi = c->run_end < end ? c->run_end : end;
@@ -723,10 +723,11 @@ static HOT_INLINE bool level_update(const view *v, change *c, const level_geom *
  * value of p's word. A change inside one word that leaves its edge runs
  * and longest run as they were changes no node, and stops here; so does a
  * level where no node changed. Out of line, with its own view, so that
- * the hot paths of heaps without levels keep theirs in registers. Level 1,
- * whose children are the words, is taken apart from the loop, so that each
- * is compiled for its own kind of children. */
-static void index_update(const bma_heap *h, size_t p, size_t e, uint64_t before)
+ * the hot paths of heaps without levels keep theirs in registers; compiled
+ * once for frees and once for allocations (freed), which share no branch.
+ * Level 1, whose children are the words, is taken apart from the loop, so
+ * that each is compiled for its own kind of children. */
+static HOT_INLINE void index_update(const bma_heap *h, size_t p, size_t e, uint64_t before, bool freed)
 {
     view v;
     change c;
@@ -737,7 +738,7 @@ static void index_update(const bma_heap *h, size_t p, size_t e, uint64_t before)
     x = v.free_bits[first];
     c.p = p;
     c.e = e;
-    c.freed = (x >> (p % BITS)) & 1u;
+    c.freed = freed;
     c.run_start = p - free_below(x, p % BITS);
     c.run_end = e % BITS == 0 ? e : e + free_from(v.free_bits[last], e % BITS);
     if (first == last) {
@@ -768,6 +769,13 @@ static void index_update(const bma_heap *h, size_t p, size_t e, uint64_t before)
             return;
         }
     }
+}
+
+static void index_freed(const bma_heap *h, size_t p, size_t e, uint64_t before) { index_update(h, p, e, before, true); }
+
+static void index_claimed(const bma_heap *h, size_t p, size_t e, uint64_t before)
+{
+    index_update(h, p, e, before, false);
 }
 
 /* ---------------------------------------------------------------- search */
@@ -1229,7 +1237,11 @@ static HOT_INLINE void set_free_done(const view *v, size_t first, size_t n, bool
         note_allocated(v, first, n);
     }
     if (v->levels != 0) { /* last, so that nothing is kept across the call */
-        index_update((const bma_heap *)v->hdr, first, first + n, before);
+        if (free) {
+            index_freed((const bma_heap *)v->hdr, first, first + n, before);
+        } else {
+            index_claimed((const bma_heap *)v->hdr, first, first + n, before);
+        }
     }
 }
 
