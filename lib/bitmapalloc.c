@@ -735,6 +735,9 @@ static HOT_INLINE void index_update(const bma_heap *h, size_t p, size_t e, uint6
     size_t level, first = p / BITS, last = (e - 1u) / BITS;
     uint64_t x;
     view_of(h, &v);
+    if (v.levels == 0) {
+        return; /* never taken: tells the compiler that the words' longest runs are stored */
+    }
     x = v.free_bits[first];
     c.p = p;
     c.e = e;
