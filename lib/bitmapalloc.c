@@ -639,14 +639,26 @@ static HOT_INLINE void run_widen(const view *v, change *c, const level_geom *g, 
 /* The longest run in node i of a stored level, from its children (below):
  * combine() with no left or right edge to keep. So the spans do not matter:
  * only the heap's last child can be short, and nothing after it reads the
- * run it carries. */
+ * run it carries. longest_step() takes in child c. */
+static HOT_INLINE void longest_step(const view *v, const level_geom *below, size_t level, size_t c, size_t *best,
+                                     size_t *run)
+{
+    summary s = summary_of(v, below, level - 1u, c, below->full);
+    *best = join_longest(*best, *run, &s);
+    *run = run_through(*run, &s);
+}
+
 static HOT_INLINE size_t children_longest(const view *v, const level_geom *below, size_t level, size_t i)
 {
-    size_t c, end = children_end(below, i), run = 0, best = 0;
-    for (c = i << FANOUT_SHIFT; c < end; c++) {
-        summary s = summary_of(v, below, level - 1u, c, below->full);
-        best = join_longest(best, run, &s);
-        run = run_through(run, &s);
+    size_t c = i << FANOUT_SHIFT, end = children_end(below, i), run = 0, best = 0, k;
+    if (end - c == FANOUT) { /* every node but the level's last: unrolled, no loop exit to mispredict */
+        for (k = 0; k < FANOUT; k++) {
+            longest_step(v, below, level, c + k, &best, &run);
+        }
+        return best;
+    }
+    for (; c < end; c++) {
+        longest_step(v, below, level, c, &best, &run);
     }
     return best;
 }
