@@ -717,17 +717,16 @@ static HOT_INLINE unsigned char word_changed(const view *v, const change *c, siz
 static HOT_INLINE bool level_update(const view *v, change *c, const level_geom *g, const level_geom *below,
                                     size_t level, size_t first, size_t last)
 {
-    bool changed = false;
+    uint64_t changed = 0;
     size_t i;
     run_widen(v, c, below, level - 1u);
     for (i = first; i <= last; i++) {
         node *n = &g->nodes[i], fresh = node_changed(v, c, g, below, level, i, n);
-        if (!node_equal(n, &fresh)) {
-            *n = fresh;
-            changed = true;
-        }
+        /* Stored either way: whether a node changed is data, and a branch on it mispredicts. */
+        changed |= (n->left ^ fresh.left) | (n->right ^ fresh.right) | (n->longest ^ fresh.longest);
+        *n = fresh;
     }
-    return changed;
+    return changed != 0;
 }
 
 /* Brings the index of a heap with index levels up to date after chunks
