@@ -764,9 +764,7 @@ static HOT_INLINE void index_update(const bma_heap *h, size_t p, size_t e, uint6
         v.word_longest[first] = longest;
     } else { /* the words in between flipped whole */
         v.word_longest[first] = word_changed(&v, &c, first);
-        if (last - first > 1u) { /* none between two neighbours, as often: no call for nothing */
-            memset(&v.word_longest[first + 1u], c.freed ? (int)BITS : 0, last - first - 1u);
-        }
+        memset(&v.word_longest[first + 1u], c.freed ? (int)BITS : 0, last - first - 1u);
         v.word_longest[last] = word_changed(&v, &c, last);
     }
     below = level_of(&v, 0);
