@@ -276,7 +276,7 @@ static size_t edge_right(uint64_t x) { return x == ALL_FREE ? BITS : clz64(~x); 
  * vary, as a terminal's do. */
 typedef struct fold_plan {
     const unsigned char *shift; /* FOLD_STEPS shifts */
-    unsigned steps;             /* how many of them to take: all, or 4 when n <= 16 */
+    unsigned steps;             /* how many of them to take: all, 4 when n <= 16, or none when n > 64 */
     uint64_t inside;            /* all ones iff n <= 64, so that a longer run never fits inside a word */
 } fold_plan;
 
@@ -441,14 +441,34 @@ typedef struct summary {
 
 static size_t level_nodes(const view *v, size_t level) { return nodes_of_level(v->words, level); }
 
-/* First chunk of node i of a level: i * 64 * 8^level, which is below
- * chunk_count because the node exists. */
-static size_t node_first(size_t level, size_t i) { return (i * BITS) << (FANOUT_SHIFT * level); }
+/* log2 of the chunks in a node of a level (level <= 19 for any W: the mask
+ * only says so to analyzers). */
+static unsigned span_shift(size_t level) { return (unsigned)(6u + FANOUT_SHIFT * level) & (BITS - 1u); }
 
-/* Node i of stored level level >= 1. */
-static node *node_at(const view *v, size_t level, size_t i)
+/* A level resolved once, not per node: node i's first chunk is i << shift
+ * (below chunk_count, since the node exists), and every node but the last
+ * spans full chunks. Level 0, the bitmap words, stores no nodes. */
+typedef struct level_geom {
+    node *nodes;
+    size_t last, full; /* the last node's index; every other node's span */
+    unsigned shift;
+} level_geom;
+
+static HOT_INLINE level_geom level_of(const view *v, size_t level)
 {
-    return &v->index[(size_t)v->level_first[level - 1u] + i];
+    level_geom g;
+    g.nodes = level == 0 ? NULL : &v->index[(size_t)v->level_first[level - 1u]];
+    g.shift = span_shift(level);
+    g.full = (size_t)1 << g.shift;
+    g.last = level_nodes(v, level) - 1u;
+    return g;
+}
+
+/* The chunks node i of a level spans: full, but for the heap's last node. */
+static HOT_INLINE size_t node_span(const view *v, const level_geom *g, size_t i)
+{
+    size_t rest = v->chunk_count - (i << g->shift);
+    return rest < g->full ? rest : g->full;
 }
 
 /* Longest run of set bits. fold(x, a + b) = fold(x, a) & (fold(x, b) >> a), so
@@ -473,33 +493,20 @@ static size_t longest_in_word(uint64_t x)
     return length;
 }
 
-/* The chunks each node of a level spans: all but the last span the same. */
-typedef struct spans {
-    size_t last, full, last_span; /* the last node's index and span; every other node's span */
-} spans;
-
-static HOT_INLINE spans spans_of(const view *v, size_t level)
-{
-    spans sp;
-    sp.last = level_nodes(v, level) - 1u;
-    sp.full = (size_t)BITS << ((FANOUT_SHIFT * level) & (BITS - 1u)); /* level <= 20; the mask says so */
-    sp.last_span = v->chunk_count - node_first(level, sp.last);
-    return sp;
-}
-
-/* Summary of node i of a level; level 0 reads the bitmap word, and its
- * stored longest run if there is a level 1 to keep it for. */
-static HOT_INLINE summary summary_of(const view *v, const spans *sp, size_t level, size_t i)
+/* Summary of node i of a level (g is that level), which spans span chunks;
+ * level 0 reads the bitmap word, and its stored longest run if there is a
+ * level 1 to keep it for. */
+static HOT_INLINE summary summary_of(const view *v, const level_geom *g, size_t level, size_t i, size_t span)
 {
     summary s;
-    s.span = i == sp->last ? sp->last_span : sp->full;
+    s.span = span;
     if (level == 0) {
         uint64_t x = v->free_bits[i];
         s.left = edge_left(x);
         s.right = edge_right(x);
         s.longest = v->levels != 0 ? v->word_longest[i] : longest_in_word(x);
     } else {
-        const node *n = node_at(v, level, i);
+        const node *n = &g->nodes[i];
         s.left = (size_t)n->left;
         s.right = (size_t)n->right;
         s.longest = (size_t)n->longest;
@@ -507,10 +514,28 @@ static HOT_INLINE summary summary_of(const view *v, const spans *sp, size_t leve
     return s;
 }
 
-static size_t children_end(const view *v, size_t level, size_t i)
+/* The end of node i's children in the level below (below is that level). */
+static HOT_INLINE size_t children_end(const level_geom *below, size_t i)
 {
-    size_t end = (i + 1u) << FANOUT_SHIFT, below = level_nodes(v, level - 1u);
-    return end < below ? end : below;
+    size_t end = (i + 1u) << FANOUT_SHIFT, nodes = below->last + 1u;
+    return end < nodes ? end : nodes;
+}
+
+/* The free run after a node, given the run that reaches its left edge: it
+ * runs on through a node free throughout, else restarts at its right edge. */
+static HOT_INLINE size_t run_through(size_t run, const summary *s)
+{
+    return s->left == s->span ? run + s->span : s->right;
+}
+
+/* The longest run once a node joins those before it: the best of the
+ * longest so far, the node's own, and the run reaching it joined to its
+ * left edge run. With run_through(), the one rule for how children join. */
+static HOT_INLINE size_t join_longest(size_t best, size_t run, const summary *s)
+{
+    size_t joined = run + s->left;
+    best = s->longest > best ? s->longest : best;
+    return joined > best ? joined : best;
 }
 
 /* One step of combining summaries left to right: the running summary n
@@ -518,41 +543,37 @@ static size_t children_end(const view *v, size_t level, size_t i)
  * child so far was all free) takes in one more child. */
 static HOT_INLINE void combine_step(node *n, size_t *run, bool *prefix_free, const summary *s)
 {
-    bool all_free = s->left == s->span;
-    size_t joined = *run + s->left, best = (size_t)n->longest;
     n->left += *prefix_free ? s->left : 0;
-    *prefix_free = *prefix_free && all_free;
-    best = s->longest > best ? s->longest : best;
-    n->longest = joined > best ? joined : best;
-    *run = all_free ? *run + s->span : s->right;
+    *prefix_free = *prefix_free && s->left == s->span;
+    n->longest = (uint64_t)join_longest((size_t)n->longest, *run, s);
+    *run = run_through(*run, s);
 }
 
-/* The summary of nodes [first, end) of a level taken as one run of chunks.
- * combine() instantiates it for the words apart, where summaries are bit
- * operations and every span but the heap's last is 64. */
-static HOT_INLINE node combine_at(const view *v, size_t level, size_t first, size_t end)
+/* The summary of nodes [first, end) of a level (g) taken as one run of
+ * chunks. combine() instantiates it for the words apart, where summaries
+ * are bit operations and every span but the heap's last is 64. */
+static HOT_INLINE node combine_at(const view *v, const level_geom *g, size_t level, size_t first, size_t end)
 {
     node n = {0, 0, 0};
-    spans sp = spans_of(v, level);
     size_t c, run = 0;
     bool prefix_free = true;
     for (c = first; c < end; c++) {
-        summary s = summary_of(v, &sp, level, c);
+        summary s = summary_of(v, g, level, c, node_span(v, g, c));
         combine_step(&n, &run, &prefix_free, &s);
     }
     n.right = (uint64_t)run;
     return n;
 }
 
-static node combine(const view *v, size_t level, size_t first, size_t end)
+static HOT_INLINE node combine(const view *v, const level_geom *g, size_t level, size_t first, size_t end)
 {
-    return level == 0 ? combine_at(v, 0, first, end) : combine_at(v, level, first, end);
+    return level == 0 ? combine_at(v, g, 0, first, end) : combine_at(v, g, level, first, end);
 }
 
-/* Node i of a stored level as its children say it should be. */
-static node node_expected(const view *v, size_t level, size_t i)
+/* Node i of a stored level as its children (below, at level - 1) say it should be. */
+static HOT_INLINE node node_expected(const view *v, const level_geom *below, size_t level, size_t i)
 {
-    return combine(v, level - 1u, i << FANOUT_SHIFT, children_end(v, level, i));
+    return combine(v, below, level - 1u, i << FANOUT_SHIFT, children_end(below, i));
 }
 
 static bool node_equal(const node *a, const node *b)
@@ -580,31 +601,26 @@ typedef struct change {
     bool freed;
 } change;
 
-/* Chunks in a node of a level, but for the heap's last node (whose nominal
- * span may not even fit in a size_t). */
-static unsigned span_shift(size_t level) { return (unsigned)(6u + FANOUT_SHIFT * level) & (BITS - 1u); }
-static size_t full_span(size_t level) { return (size_t)1 << span_shift(level); }
-
-/* The left (or right) edge run of node j of a level; level 0: a bitmap word. */
-static size_t edge_of(const view *v, size_t level, size_t j, bool right)
+/* The left (or right) edge run of node j of a level (g); level 0: a bitmap word. */
+static HOT_INLINE size_t edge_of(const view *v, const level_geom *g, size_t level, size_t j, bool right)
 {
     if (level == 0) {
         return right ? edge_right(v->free_bits[j]) : edge_left(v->free_bits[j]);
     }
-    return (size_t)(right ? node_at(v, level, j)->right : node_at(v, level, j)->left);
+    return (size_t)(right ? g->nodes[j].right : g->nodes[j].left);
 }
 
-/* Widens the run's ends from the nodes of level - 1 to those of level: an
- * end on a node boundary extends through the siblings' edge runs. Only the
- * heap's last node spans fewer than full chunks, and no sibling follows it. */
-static void run_widen(const view *v, change *c, size_t level)
+/* Widens the run's ends from the nodes of a level (g) to those of the level
+ * above: an end on a node boundary extends through the siblings' edge runs.
+ * Only the heap's last node spans fewer than full chunks, and no sibling
+ * follows it. */
+static HOT_INLINE void run_widen(const view *v, change *c, const level_geom *g, size_t level)
 {
-    size_t below = level - 1u, full = full_span(below), i, j, edge;
-    unsigned shift = span_shift(below); /* full is a power of two: no division */
+    size_t full = g->full, i, j, edge; /* full is a power of two: no division */
     if ((c->run_start & (full - 1u)) == 0) {
-        i = c->run_start >> shift;
+        i = c->run_start >> g->shift;
         for (j = i; j > (i & ~(size_t)(FANOUT - 1u));) {
-            edge = edge_of(v, below, --j, true);
+            edge = edge_of(v, g, level, --j, true);
             c->run_start -= edge;
             if (edge != full) {
                 break;
@@ -613,10 +629,10 @@ static void run_widen(const view *v, change *c, size_t level)
     }
     if ((c->run_end & (full - 1u)) == 0) {
         size_t stop;
-        i = (c->run_end >> shift) - 1u;
-        stop = children_end(v, level, i >> FANOUT_SHIFT);
+        i = (c->run_end >> g->shift) - 1u;
+        stop = children_end(g, i >> FANOUT_SHIFT);
         for (j = i + 1u; j < stop; j++) {
-            edge = edge_of(v, below, j, false);
+            edge = edge_of(v, g, level, j, false);
             c->run_end += edge;
             if (edge != full) {
                 break;
@@ -625,30 +641,29 @@ static void run_widen(const view *v, change *c, size_t level)
     }
 }
 
-/* The longest run in node i of a stored level, from its children: what
- * combine() says of it, with no left or right edge to keep. So the spans do
- * not matter: only the heap's last child can be short, and nothing after
- * it reads the run it carries. */
-static size_t children_longest(const view *v, size_t level, size_t i)
+/* The longest run in node i of a stored level, from its children (below):
+ * combine() with no left or right edge to keep. So the spans do not matter:
+ * only the heap's last child can be short, and nothing after it reads the
+ * run it carries. longest_step() takes in child c. */
+static HOT_INLINE void longest_step(const view *v, const level_geom *below, size_t level, size_t c, size_t *best,
+                                     size_t *run)
 {
-    size_t c = i << FANOUT_SHIFT, end = children_end(v, level, i), run = 0, best = 0;
-    if (level == 1) {
-        for (; c < end; c++) {
-            uint64_t x = v->free_bits[c];
-            size_t joined = run + edge_left(x), longest = v->word_longest[c];
-            best = joined > best ? joined : best;
-            best = longest > best ? longest : best;
-            run = x == ALL_FREE ? run + BITS : edge_right(x);
+    summary s = summary_of(v, below, level - 1u, c, below->full);
+    *best = join_longest(*best, *run, &s);
+    *run = run_through(*run, &s);
+}
+
+static HOT_INLINE size_t children_longest(const view *v, const level_geom *below, size_t level, size_t i)
+{
+    size_t c = i << FANOUT_SHIFT, end = children_end(below, i), run = 0, best = 0, k;
+    if (end - c == FANOUT) { /* every node but the level's last: unrolled, no loop exit to mispredict */
+        for (k = 0; k < FANOUT; k++) {
+            longest_step(v, below, level, c + k, &best, &run);
         }
         return best;
     }
-    const node *n = node_at(v, level - 1u, c);
-    uint64_t full = (uint64_t)full_span(level - 1u);
-    for (; c < end; c++, n++) {
-        size_t joined = run + (size_t)n->left, longest = (size_t)n->longest;
-        best = joined > best ? joined : best;
-        best = longest > best ? longest : best;
-        run = n->left == full ? run + (size_t)full : (size_t)n->right;
+    for (; c < end; c++) {
+        longest_step(v, below, level, c, &best, &run);
     }
     return best;
 }
@@ -661,14 +676,15 @@ static size_t right_run(size_t from, size_t end)
     return end % BITS == 0 || from <= end - end % BITS ? end - from : 0;
 }
 
-/* Node i of a stored level after the change, from its old summary and the
- * run alone: a free merges the run, and an allocation cuts it into
- * [run_start, p) and [e, run_end). Only an allocation that cuts the node's
- * longest run needs the children, to find the next longest. */
-static node node_changed(const view *v, const change *c, size_t level, size_t i, const node *old)
+/* Node i of a stored level (g; below is the level under it) after the
+ * change, from its old summary and the run alone: a free merges the run,
+ * and an allocation cuts it into [run_start, p) and [e, run_end). Only an
+ * allocation that cuts the node's longest run needs the children, to find
+ * the next longest. */
+static HOT_INLINE node node_changed(const view *v, const change *c, const level_geom *g, const level_geom *below,
+                                    size_t level, size_t i, const node *old)
 {
-    size_t first = node_first(level, i), lo, hi;
-    size_t end = i + 1u == level_nodes(v, level) ? v->chunk_count : first + full_span(level);
+    size_t first = i << g->shift, end = first + node_span(v, g, i), lo, hi;
     node n = *old;
     lo = c->run_start > first ? c->run_start : first;
     hi = c->run_end < end ? c->run_end : end;
@@ -681,13 +697,13 @@ static node node_changed(const view *v, const change *c, size_t level, size_t i,
     } else {
         n.left = lo == first ? (uint64_t)(c->p > first ? c->p - first : 0) : old->left;
         n.right = hi == end ? (uint64_t)right_run(c->e < end ? c->e : end, end) : old->right;
-        n.longest = hi - lo < old->longest ? old->longest : (uint64_t)children_longest(v, level, i);
+        n.longest = hi - lo < old->longest ? old->longest : (uint64_t)children_longest(v, below, level, i);
     }
     return n;
 }
 
 /* Bitmap word w's longest run after the change, as node_changed() does. */
-static unsigned char word_changed(const view *v, const change *c, size_t w)
+static HOT_INLINE unsigned char word_changed(const view *v, const change *c, size_t w)
 {
     size_t first = w * BITS, end = first + BITS, old = v->word_longest[w];
     size_t lo = c->run_start > first ? c->run_start : first, hi = c->run_end < end ? c->run_end : end;
@@ -700,23 +716,48 @@ static unsigned char word_changed(const view *v, const change *c, size_t w)
     return (unsigned char)(hi - lo < old ? old : longest_in_word(v->free_bits[w]));
 }
 
+/* Brings nodes [first, last] of stored level level (g; below is the level
+ * under it) up to date after widening the run to them. Returns whether any
+ * of them changed: if none did, no level above changes either. */
+static HOT_INLINE bool level_update(const view *v, change *c, const level_geom *g, const level_geom *below,
+                                    size_t level, size_t first, size_t last)
+{
+    uint64_t changed = 0;
+    size_t i;
+    run_widen(v, c, below, level - 1u);
+    for (i = first; i <= last; i++) {
+        node *n = &g->nodes[i], fresh = node_changed(v, c, g, below, level, i, n);
+        /* Stored either way: whether a node changed is data, and a branch on it mispredicts. */
+        changed |= (n->left ^ fresh.left) | (n->right ^ fresh.right) | (n->longest ^ fresh.longest);
+        *n = fresh;
+    }
+    return changed != 0;
+}
+
 /* Brings the index of a heap with index levels up to date after chunks
  * [p, e) flipped, all of them, between free and used; before is the old
  * value of p's word. A change inside one word that leaves its edge runs
  * and longest run as they were changes no node, and stops here; so does a
  * level where no node changed. Out of line, with its own view, so that
- * the hot paths of heaps without levels keep theirs in registers. */
-static void index_update(const bma_heap *h, size_t p, size_t e, uint64_t before)
+ * the hot paths of heaps without levels keep theirs in registers; compiled
+ * once for frees and once for allocations (freed), which share no branch.
+ * Level 1, whose children are the words, is taken apart from the loop, so
+ * that each is compiled for its own kind of children. */
+static HOT_INLINE void index_update(const bma_heap *h, size_t p, size_t e, uint64_t before, bool freed)
 {
     view v;
     change c;
+    level_geom below, g;
     size_t level, first = p / BITS, last = (e - 1u) / BITS;
     uint64_t x;
     view_of(h, &v);
+    if (v.levels == 0) {
+        return; /* never taken: tells the compiler that the words' longest runs are stored */
+    }
     x = v.free_bits[first];
     c.p = p;
     c.e = e;
-    c.freed = (x >> (p % BITS)) & 1u;
+    c.freed = freed;
     c.run_start = p - free_below(x, p % BITS);
     c.run_end = e % BITS == 0 ? e : e + free_from(v.free_bits[last], e % BITS);
     if (first == last) {
@@ -731,23 +772,29 @@ static void index_update(const bma_heap *h, size_t p, size_t e, uint64_t before)
         memset(&v.word_longest[first + 1u], c.freed ? (int)BITS : 0, last - first - 1u);
         v.word_longest[last] = word_changed(&v, &c, last);
     }
-    for (level = 1; level <= v.levels; level++) {
-        bool changed = false;
-        size_t i;
-        run_widen(&v, &c, level);
+    below = level_of(&v, 0);
+    g = level_of(&v, 1);
+    first >>= FANOUT_SHIFT;
+    last >>= FANOUT_SHIFT;
+    if (!level_update(&v, &c, &g, &below, 1, first, last)) {
+        return;
+    }
+    for (level = 2; level <= v.levels; level++) {
+        below = g;
+        g = level_of(&v, level);
         first >>= FANOUT_SHIFT;
         last >>= FANOUT_SHIFT;
-        for (i = first; i <= last; i++) {
-            node *n = node_at(&v, level, i), fresh = node_changed(&v, &c, level, i, n);
-            if (!node_equal(n, &fresh)) {
-                *n = fresh;
-                changed = true;
-            }
-        }
-        if (!changed) {
+        if (!level_update(&v, &c, &g, &below, level, first, last)) {
             return;
         }
     }
+}
+
+static void index_freed(const bma_heap *h, size_t p, size_t e, uint64_t before) { index_update(h, p, e, before, true); }
+
+static void index_claimed(const bma_heap *h, size_t p, size_t e, uint64_t before)
+{
+    index_update(h, p, e, before, false);
 }
 
 /* ---------------------------------------------------------------- search */
@@ -776,30 +823,28 @@ static HOT_INLINE size_t scan_words(const view *v, const fold_plan *plan, size_t
     return NOT_FOUND;
 }
 
-/* Looks for the first fit among nodes [i, end) of one level, given carry free
- * chunks right before node i. Returns the start chunk if a run begins before
- * node i or at a node's left edge, or (level 0 only) inside a word; else
- * stores in *into the first node of a stored level that holds the run inside
- * it, or NOT_FOUND, and updates carry. */
-static size_t scan_level(const view *v, const fold_plan *plan, size_t level, size_t i, size_t end, size_t count,
-                         size_t *carry, size_t *into)
+/* Looks for the first fit among nodes [i, end) of one level (g), given
+ * carry free chunks right before node i. Returns the start chunk if a run
+ * begins before node i or at a node's left edge, or (level 0 only) inside a
+ * word; else stores in *into the first node of a stored level that holds
+ * the run inside it, or NOT_FOUND, and updates carry. */
+static HOT_INLINE size_t scan_level(const view *v, const fold_plan *plan, const level_geom *g, size_t level,
+                                    size_t i, size_t end, size_t count, size_t *carry, size_t *into)
 {
     if (level == 0) {
         return scan_words(v, plan, i, end, count, carry, into);
     }
-    spans sp;
     *into = NOT_FOUND;
-    sp = spans_of(v, level);
     for (; i < end; i++) {
-        summary s = summary_of(v, &sp, level, i);
+        summary s = summary_of(v, g, level, i, g->full); /* no carry past the level's last node is read */
         if (*carry + s.left >= count) {
-            return node_first(level, i) - *carry;
+            return (i << g->shift) - *carry;
         }
         if (s.longest >= count) {
             *into = i;
             return NOT_FOUND;
         }
-        *carry = s.left == s.span ? *carry + s.span : s.right;
+        *carry = run_through(*carry, &s);
     }
     return NOT_FOUND;
 }
@@ -807,11 +852,13 @@ static size_t scan_level(const view *v, const fold_plan *plan, size_t level, siz
 /* The first fit inside node i of a stored level (level >= 1), which holds
  * one. Each step scans the node's children; the words answer directly, so
  * the walk ends there at the latest. */
-static size_t descend(const view *v, const fold_plan *plan, size_t level, size_t i, size_t count)
+static HOT_INLINE size_t descend(const view *v, const fold_plan *plan, size_t level, size_t i, size_t count)
 {
     for (;;) {
+        level_geom below = level_of(v, level - 1u);
         size_t carry = 0, into, start;
-        start = scan_level(v, plan, level - 1u, i << FANOUT_SHIFT, children_end(v, level, i), count, &carry, &into);
+        start = scan_level(v, plan, &below, level - 1u, i << FANOUT_SHIFT, children_end(&below, i), count, &carry,
+                           &into);
         if (start != NOT_FOUND || into == NOT_FOUND) {
             return start; /* NOT_FOUND only for an index that lies */
         }
@@ -820,10 +867,10 @@ static size_t descend(const view *v, const fold_plan *plan, size_t level, size_t
     }
 }
 
-/* The end of the group of siblings that node i of a level belongs to. */
-static size_t group_end(const view *v, size_t level, size_t i)
+/* The end of the group of siblings that node i of a level (g) belongs to. */
+static size_t group_end(const view *v, const level_geom *g, size_t level, size_t i)
 {
-    return level == v->levels ? level_nodes(v, level) : children_end(v, level + 1u, i >> FANOUT_SHIFT);
+    return level == v->levels ? g->last + 1u : children_end(g, i >> FANOUT_SHIFT);
 }
 
 /* The first fit of count chunks that starts in pos's word at or after pos;
@@ -839,16 +886,18 @@ static HOT_INLINE size_t fit_in_first_word(const view *v, const fold_plan *plan,
 /* find_from() on a heap with index levels: walks up from pos's word through
  * the later siblings at each level, carrying the free run that reaches the
  * current position, and descends into the first node that holds the run.
- * O(TOP_NODES + 8 log8 W). */
-static size_t find_from_index(const bma_heap *h, size_t pos, size_t count)
+ * O(TOP_NODES + 8 log8 W). steps is a constant: see find_from_index(). */
+static HOT_INLINE size_t find_in_index(const bma_heap *h, size_t pos, size_t count, unsigned steps)
 {
     view v;
     fold_plan plan = fold_plan_for(count);
     size_t level = 0, i = pos / BITS, carry, into, start;
+    plan.steps = steps;
     view_of(h, &v);
     start = fit_in_first_word(&v, &plan, pos, &carry);
     while (start == NOT_FOUND) {
-        start = scan_level(&v, &plan, level, i + 1u, group_end(&v, level, i), count, &carry, &into);
+        level_geom g = level_of(&v, level);
+        start = scan_level(&v, &plan, &g, level, i + 1u, group_end(&v, &g, level, i), count, &carry, &into);
         if (start == NOT_FOUND && into != NOT_FOUND) {
             return descend(&v, &plan, level, into, count);
         }
@@ -859,6 +908,17 @@ static size_t find_from_index(const bma_heap *h, size_t pos, size_t count)
         i >>= FANOUT_SHIFT;
     }
     return start;
+}
+
+/* find_in_index() with the fold of each word it visits unrolled for count:
+ * none for more than 64 chunks, which no word holds inside, four steps up
+ * to 16, else six. One branch per search picks the copy, not one per word. */
+static size_t find_from_index(const bma_heap *h, size_t pos, size_t count)
+{
+    if (count > BITS) {
+        return find_in_index(h, pos, count, 0u);
+    }
+    return count <= 16u ? find_in_index(h, pos, count, 4u) : find_in_index(h, pos, count, FOLD_STEPS);
 }
 
 /* find_from() of 1 <= count <= 64 chunks on a heap without index levels:
@@ -1210,7 +1270,11 @@ static HOT_INLINE void set_free_done(const view *v, size_t first, size_t n, bool
         note_allocated(v, first, n);
     }
     if (v->levels != 0) { /* last, so that nothing is kept across the call */
-        index_update((const bma_heap *)v->hdr, first, first + n, before);
+        if (free) {
+            index_freed((const bma_heap *)v->hdr, first, first + n, before);
+        } else {
+            index_claimed((const bma_heap *)v->hdr, first, first + n, before);
+        }
     }
 }
 
@@ -1350,9 +1414,10 @@ static bma_status check_index(const view *v)
         }
     }
     for (level = 1; level <= v->levels; level++) {
-        for (i = 0; i < level_nodes(v, level); i++) {
-            node expected = node_expected(v, level, i);
-            if (!node_equal(node_at(v, level, i), &expected)) {
+        level_geom g = level_of(v, level), below = level_of(v, level - 1u);
+        for (i = 0; i <= g.last; i++) {
+            node expected = node_expected(v, &below, level, i);
+            if (!node_equal(&g.nodes[i], &expected)) {
                 return BMA_ECORRUPT;
             }
         }
@@ -1710,6 +1775,7 @@ bma_status bma_chunk_index(const bma_heap *h, const void *ptr, size_t *index)
 bma_status bma_get_stats(const bma_heap *h, bma_stats *out)
 {
     view v;
+    level_geom top;
     size_t w, free_chunks = 0, starts = 0;
     if (h == NULL || out == NULL) {
         return BMA_EINVAL;
@@ -1725,7 +1791,8 @@ bma_status bma_get_stats(const bma_heap *h, bma_stats *out)
     out->free_chunks = free_chunks;
     out->used_chunks = v.chunk_count - free_chunks;
     out->live_allocations = starts;
-    out->largest_free_run = (size_t)combine(&v, v.levels, 0, level_nodes(&v, v.levels)).longest;
+    top = level_of(&v, v.levels);
+    out->largest_free_run = (size_t)combine(&v, &top, v.levels, 0, top.last + 1u).longest;
     out->buffer_size = (size_t)v.hdr->total;
     out->metadata_bytes = (size_t)v.hdr->chunks_off;
     return BMA_OK;
