@@ -646,7 +646,7 @@ static HOT_INLINE void run_widen(const view *v, change *c, const level_geom *g, 
  * only the heap's last child can be short, and nothing after it reads the
  * run it carries. longest_step() takes in child c. */
 static HOT_INLINE void longest_step(const view *v, const level_geom *below, size_t level, size_t c, size_t *best,
-                                     size_t *run)
+                                    size_t *run)
 {
     summary s = summary_of(v, below, level - 1u, c, below->full);
     *best = join_longest(*best, *run, &s);
@@ -828,8 +828,8 @@ static HOT_INLINE size_t scan_words(const view *v, const fold_plan *plan, size_t
  * begins before node i or at a node's left edge, or (level 0 only) inside a
  * word; else stores in *into the first node of a stored level that holds
  * the run inside it, or NOT_FOUND, and updates carry. */
-static HOT_INLINE size_t scan_level(const view *v, const fold_plan *plan, const level_geom *g, size_t level,
-                                    size_t i, size_t end, size_t count, size_t *carry, size_t *into)
+static HOT_INLINE size_t scan_level(const view *v, const fold_plan *plan, const level_geom *g, size_t level, size_t i,
+                                    size_t end, size_t count, size_t *carry, size_t *into)
 {
     if (level == 0) {
         return scan_words(v, plan, i, end, count, carry, into);
@@ -857,8 +857,8 @@ static HOT_INLINE size_t descend(const view *v, const fold_plan *plan, size_t le
     for (;;) {
         level_geom below = level_of(v, level - 1u);
         size_t carry = 0, into, start;
-        start = scan_level(v, plan, &below, level - 1u, i << FANOUT_SHIFT, children_end(&below, i), count, &carry,
-                           &into);
+        start =
+            scan_level(v, plan, &below, level - 1u, i << FANOUT_SHIFT, children_end(&below, i), count, &carry, &into);
         if (start != NOT_FOUND || into == NOT_FOUND) {
             return start; /* NOT_FOUND only for an index that lies */
         }
