@@ -49,8 +49,8 @@
  * starts (thresholds 1, 2, 3, 4, 6, 9, 17, 65). A hint is a lower bound,
  * never an answer: the search for n chunks starts at the hint of the largest
  * threshold <= n and finds the first fit a search from 0 would. A successful
- * unaligned allocation of n at s raises the first class of threshold >= n to
- * s + n (first fit proves that no such run starts before s); a free lowers
+ * unaligned allocation of n at s raises the first two classes of threshold
+ * >= n to s + n (first fit proves that no such run starts before s); a free lowers
  * every class whose threshold fits in the merged free run to the run's start.
  * Only successful calls touch them, so a failed call changes no byte.
  *
