@@ -655,9 +655,9 @@ static HOT_INLINE void longest_step(const view *v, const level_geom *below, size
 
 static HOT_INLINE size_t children_longest(const view *v, const level_geom *below, size_t level, size_t i)
 {
-    size_t c = i << FANOUT_SHIFT, end = children_end(below, i), run = 0, best = 0, k;
+    size_t c = i << FANOUT_SHIFT, end = children_end(below, i), run = 0, best = 0;
     if (end - c == FANOUT) { /* every node but the level's last: unrolled, no loop exit to mispredict */
-        for (k = 0; k < FANOUT; k++) {
+        for (size_t k = 0; k < FANOUT; k++) {
             longest_step(v, below, level, c + k, &best, &run);
         }
         return best;
