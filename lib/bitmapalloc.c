@@ -276,7 +276,7 @@ static size_t edge_right(uint64_t x) { return x == ALL_FREE ? BITS : clz64(~x); 
  * vary, as a terminal's do. */
 typedef struct fold_plan {
     const unsigned char *shift; /* FOLD_STEPS shifts */
-    unsigned steps;             /* how many of them to take: all, 4 when n <= 16, or none when n > 64 */
+    unsigned steps;             /* how many of them to take: all, or 4 when n <= 16 */
     uint64_t inside;            /* all ones iff n <= 64, so that a longer run never fits inside a word */
 } fold_plan;
 
@@ -828,8 +828,8 @@ static HOT_INLINE size_t scan_words(const view *v, const fold_plan *plan, size_t
  * begins before node i or at a node's left edge, or (level 0 only) inside a
  * word; else stores in *into the first node of a stored level that holds
  * the run inside it, or NOT_FOUND, and updates carry. */
-static HOT_INLINE size_t scan_level(const view *v, const fold_plan *plan, const level_geom *g, size_t level, size_t i,
-                                    size_t end, size_t count, size_t *carry, size_t *into)
+static size_t scan_level(const view *v, const fold_plan *plan, const level_geom *g, size_t level, size_t i, size_t end,
+                         size_t count, size_t *carry, size_t *into)
 {
     if (level == 0) {
         return scan_words(v, plan, i, end, count, carry, into);
@@ -852,7 +852,7 @@ static HOT_INLINE size_t scan_level(const view *v, const fold_plan *plan, const 
 /* The first fit inside node i of a stored level (level >= 1), which holds
  * one. Each step scans the node's children; the words answer directly, so
  * the walk ends there at the latest. */
-static HOT_INLINE size_t descend(const view *v, const fold_plan *plan, size_t level, size_t i, size_t count)
+static size_t descend(const view *v, const fold_plan *plan, size_t level, size_t i, size_t count)
 {
     for (;;) {
         level_geom below = level_of(v, level - 1u);
@@ -886,13 +886,12 @@ static HOT_INLINE size_t fit_in_first_word(const view *v, const fold_plan *plan,
 /* find_from() on a heap with index levels: walks up from pos's word through
  * the later siblings at each level, carrying the free run that reaches the
  * current position, and descends into the first node that holds the run.
- * O(TOP_NODES + 8 log8 W). steps is a constant: see find_from_index(). */
-static HOT_INLINE size_t find_in_index(const bma_heap *h, size_t pos, size_t count, unsigned steps)
+ * O(TOP_NODES + 8 log8 W). */
+static size_t find_from_index(const bma_heap *h, size_t pos, size_t count)
 {
     view v;
     fold_plan plan = fold_plan_for(count);
     size_t level = 0, i = pos / BITS, carry, into, start;
-    plan.steps = steps;
     view_of(h, &v);
     start = fit_in_first_word(&v, &plan, pos, &carry);
     while (start == NOT_FOUND) {
@@ -908,17 +907,6 @@ static HOT_INLINE size_t find_in_index(const bma_heap *h, size_t pos, size_t cou
         i >>= FANOUT_SHIFT;
     }
     return start;
-}
-
-/* find_in_index() with the fold of each word it visits unrolled for count:
- * none for more than 64 chunks, which no word holds inside, four steps up
- * to 16, else six. One branch per search picks the copy, not one per word. */
-static size_t find_from_index(const bma_heap *h, size_t pos, size_t count)
-{
-    if (count > BITS) {
-        return find_in_index(h, pos, count, 0u);
-    }
-    return count <= 16u ? find_in_index(h, pos, count, 4u) : find_in_index(h, pos, count, FOLD_STEPS);
 }
 
 /* find_from() of 1 <= count <= 64 chunks on a heap without index levels:
