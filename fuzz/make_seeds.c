@@ -841,11 +841,13 @@ static void attach_seeds(void)
         {3, 70, 1, 0x80, 0, 16, "seed-flip-chunk-size"},
         {3, 70, 1, 0x01, 0, 24, "seed-flip-chunk-count"},
         {3, 70, 1, 0x40, 0, 31, "seed-flip-chunk-count-high"},
-        /* Format 3 header: geometry at 32..95 (words, levels, shift, the region
+        /* Format 4 header: geometry at 32..95 (words, levels, shift, the region
          * offsets, total), level starts at 96..255, search hints at 256..287,
-         * the free bitmap from 288. */
-        {2, 200, 1, 0x01, 0, 256, "seed-flip-hint"},
-        {2, 200, 1, 0x40, 0, 259, "seed-flip-hint-high"},
+         * the free bitmap from 288. Hints are kept on heaps of more than 32
+         * words only (on smaller ones any set hint bit is corrupt). */
+        {2, 5000, 1, 0x01, 0, 256, "seed-flip-hint"},
+        {2, 5000, 1, 0x40, 0, 259, "seed-flip-hint-high"},
+        {2, 200, 1, 0x01, 0, 256, "seed-flip-hint-small-heap"},
         {3, 70, 1, 0x08, 0, 80, "seed-flip-stored-chunks-off"},
         {3, 70, 1, 0x01, 0, 32, "seed-flip-stored-words"},
         {0, 5000, 1, 0x01, 0, 96, "seed-flip-big-level-start"},

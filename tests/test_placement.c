@@ -608,31 +608,35 @@ static void large_heap_fills_and_drains_in_index_order(void)
     fx_free(&fx);
 }
 
-/* Search hints (lib/bitmapalloc.c keeps one per size class): a free that
- * joins a free run ending in the previous word must lower the hint of the
- * merged run's size to that run's start, or the next search starts past it.
- * Chunks [0, 65) are taken one by one and then 6-chunk runs up to 251, which
- * raises the 6-chunk hint past word 0; [59, 64) is freed, still too short
- * for 6, and then chunk 64 makes it 6 across the word boundary. */
+/* Search hints (lib/bitmapalloc.c keeps one per size class) are kept only on
+ * heaps of more than 32 bitmap words, so these tests use 40 words. */
+#define HINTED_CHUNKS ((size_t)40 * 64)
+
+/* A free that joins a free run ending in the previous word must lower the
+ * hint of the merged run's size to that run's start, or the next search
+ * starts past it. Chunks [0, 65) are taken one by one and then 6-chunk runs
+ * up to the end, which raises the 6-chunk hint past word 0; [59, 64) is
+ * freed, still too short for 6, and then chunk 64 makes it 6 across the word
+ * boundary. */
 static void regression_hint_lowered_to_a_run_in_the_previous_word(void)
 {
     heap_fx fx;
     size_t i, idx = 0;
-    if (!fx_new(&fx, 16, 256)) {
+    if (!fx_new(&fx, 16, HINTED_CHUNKS)) {
         return;
     }
     for (i = 0; i < 65; i++) {
         CHECK_STATUS(bma_alloc_chunks(fx.h, 1, &idx), BMA_OK);
         CHECK_EQ(idx, i);
     }
-    for (i = 65; i + 6 <= 256; i += 6) {
+    for (i = 65; i + 6 <= HINTED_CHUNKS; i += 6) {
         CHECK_STATUS(bma_alloc_chunks(fx.h, 6, &idx), BMA_OK);
         CHECK_EQ(idx, i);
     }
     for (i = 59; i < 64; i++) {
         CHECK_STATUS(bma_free_chunks(fx.h, i, 1), BMA_OK);
     }
-    CHECK_STATUS(bma_alloc_chunks(fx.h, 6, &idx), BMA_ENOMEM); /* [59, 64) and [251, 256) hold 5 */
+    CHECK_STATUS(bma_alloc_chunks(fx.h, 6, &idx), BMA_ENOMEM); /* [59, 64) and the last 5 chunks hold 5 */
     CHECK_STATUS(bma_free_chunks(fx.h, 64, 1), BMA_OK);
     CHECK_STATUS(bma_alloc_chunks(fx.h, 6, &idx), BMA_OK);
     CHECK_EQ(idx, 59);
@@ -649,20 +653,52 @@ static void regression_hint_not_raised_past_unaligned_fits(void)
     size_t idx = 0;
     void *p = NULL;
     unsigned char *before;
-    if (!fx_new(&fx, 16, 256)) {
+    if (!fx_new(&fx, 16, HINTED_CHUNKS)) {
         return;
     }
     CHECK_STATUS(bma_alloc_chunks(fx.h, 1, &idx), BMA_OK); /* chunk 0 */
     CHECK_STATUS(bma_alloc(fx.h, 16, (size_t)16 * 128, &p),
                  BMA_OK); /* skips chunks 1.. to an aligned one, past word 0 */
     before = fx_snapshot(&fx);
-    CHECK_STATUS(bma_alloc_chunks(fx.h, 1000, &idx), BMA_ENOMEM);
+    CHECK_STATUS(bma_alloc_chunks(fx.h, HINTED_CHUNKS, &idx), BMA_ENOMEM);
     CHECK_UNCHANGED(&fx, before);
     free(before);
     CHECK_STATUS(bma_alloc_chunks(fx.h, 1, &idx), BMA_OK);
     CHECK_EQ(idx, 1);
     CHECK_STATUS(bma_check(fx.h), BMA_OK);
     fx_free(&fx);
+}
+
+/* A heap of at most 32 words keeps no hints; one of 33 does. Both give the
+ * lowest fit while holes open and close below the last fit. */
+static void hints_or_none_on_either_side_of_32_words(void)
+{
+    const size_t sizes[] = {(size_t)32 * 64, (size_t)33 * 64};
+    size_t k, i, idx = 0;
+    for (k = 0; k < 2; k++) {
+        heap_fx fx;
+        if (!fx_new(&fx, 16, sizes[k])) {
+            return;
+        }
+        for (i = 0; i + 3 <= sizes[k]; i += 3) {
+            CHECK_STATUS(bma_alloc_chunks(fx.h, 3, &idx), BMA_OK);
+            CHECK_EQ(idx, i);
+        }
+        for (i = sizes[k] / 2; i > 0; i -= 300) { /* holes from the middle down */
+            size_t at = i - i % 3;
+            CHECK_STATUS(bma_free_chunks(fx.h, at, 3), BMA_OK);
+            CHECK_STATUS(bma_alloc_chunks(fx.h, 2, &idx), BMA_OK);
+            CHECK_EQ(idx, at);
+            CHECK_STATUS(bma_alloc_chunks(fx.h, 1, &idx), BMA_OK);
+            CHECK_EQ(idx, at + 2);
+            CHECK_STATUS(bma_free_chunks(fx.h, at, 2), BMA_OK);
+            if (i < 300) {
+                break;
+            }
+        }
+        CHECK_STATUS(bma_check(fx.h), BMA_OK);
+        fx_free(&fx);
+    }
 }
 
 int main(void)
@@ -683,5 +719,6 @@ int main(void)
     RUN(large_heap_fills_and_drains_in_index_order);
     RUN(regression_hint_lowered_to_a_run_in_the_previous_word);
     RUN(regression_hint_not_raised_past_unaligned_fits);
+    RUN(hints_or_none_on_either_side_of_32_words);
     return check_finish("placement");
 }

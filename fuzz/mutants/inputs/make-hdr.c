@@ -1,7 +1,8 @@
 /* Writes fuzz_attach raw-mode inputs (byte 0 = 0, then a heap image) whose
  * header is corrupt in one field that a planted bug would let through:
  *   cc -std=c11 -Iinclude fuzz/mutants/inputs/make-hdr.c lib/bitmapalloc.c -o make-hdr
- *   ./make-hdr hint OUT      192 one-byte chunks, [0, 100) allocated, hint[0]
+ *   ./make-hdr hint OUT      2200 one-byte chunks (35 words: hints, no index
+ *                            levels), [0, 100) allocated, hint[0]
  *                            (threshold 1) = 2 while the first free chunk, 100,
  *                            is in word 1: one word too high (mutant 32)
  *   ./make-hdr longest OUT   5000 one-byte chunks (index levels at the default
@@ -10,7 +11,7 @@
  * The unmutated library refuses both with ECORRUPT. The input's last bytes
  * are the heap's last chunks, all 0: the engine reads them as alloc(1 chunk)
  * ops, which start at the first free chunk the hint allows.
- * Header offsets are those of format version 3 (see lib/bitmapalloc.c). */
+ * Header offsets are those of format version 4 (see lib/bitmapalloc.c). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,7 @@ int main(int argc, char **argv)
         return 1;
     }
     hint = strcmp(argv[1], "hint") == 0;
-    chunks = hint ? 192 : 5000;
+    chunks = hint ? 2200 : 5000;
     if (bma_buffer_size(1, chunks, &size) != BMA_OK) {
         return 1;
     }
