@@ -826,8 +826,7 @@ static HOT_INLINE size_t scan_words(const view *v, const fold_plan *plan, size_t
         if (run + edge_left(x) >= count) {
             return i * BITS - run;
         }
-        starts = fold_with(plan, x);
-        if (starts != 0) {
+        if (count <= BITS && (starts = fold_with(plan, x)) != 0) { /* no fold for runs that cannot fit in a word */
             return i * BITS + ctz64(starts);
         }
         run = x == ALL_FREE ? run + BITS : edge_right(x);
@@ -841,8 +840,8 @@ static HOT_INLINE size_t scan_words(const view *v, const fold_plan *plan, size_t
  * begins before node i or at a node's left edge, or (level 0 only) inside a
  * word; else stores in *into the first node of a stored level that holds
  * the run inside it, or NOT_FOUND, and updates carry. */
-static size_t scan_level(const view *v, const fold_plan *plan, const level_geom *g, size_t level, size_t i, size_t end,
-                         size_t count, size_t *carry, size_t *into)
+static HOT_INLINE size_t scan_level(const view *v, const fold_plan *plan, const level_geom *g, size_t level, size_t i,
+                                    size_t end, size_t count, size_t *carry, size_t *into)
 {
     if (level == 0) {
         return scan_words(v, plan, i, end, count, carry, into);
