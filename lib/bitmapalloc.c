@@ -1269,10 +1269,11 @@ static int note_live(size_t index, size_t count, void *ctx)
 /* ------------------------------------------------------- state changes */
 
 /* The hints and the index after chunks [first, first + n) were freed
- * (before: word first's old value). Out of line, with its own view: the
- * free's fast path then keeps nothing across a call, and a heap with
- * neither pays for neither. */
-static void upkeep_freed(const bma_heap *h, size_t first, size_t n, uint64_t before)
+ * (before: word first's old value). Out of line, with its own view, and
+ * returning the free's status, BMA_OK: the free's fast path then ends in a
+ * tail call and keeps nothing across it, and a heap with neither hints nor
+ * index pays for neither. */
+static bma_status upkeep_freed(const bma_heap *h, size_t first, size_t n, uint64_t before)
 {
     view v;
     view_of(h, &v);
@@ -1282,6 +1283,20 @@ static void upkeep_freed(const bma_heap *h, size_t first, size_t n, uint64_t bef
     if (v.levels != 0) {
         index_freed(h, first, first + n, before);
     }
+    return BMA_OK;
+}
+
+/* What follows the free of chunks [first, first + n) in the free bitmap:
+ * annotations, hints, index. Returns BMA_OK, the free's status. */
+static HOT_INLINE bma_status freed_done(const view *v, size_t first, size_t n, uint64_t before)
+{
+    view now;
+    note_freed(v, first, n);
+    view_of((const bma_heap *)v->hdr, &now); /* read after the bitmap stores, so not held in registers across them */
+    if (hints_kept(&now) || now.levels != 0) {
+        return upkeep_freed((const bma_heap *)v->hdr, first, n, before);
+    }
+    return BMA_OK;
 }
 
 /* What follows a change of chunks [first, first + n) to free or used in the
@@ -1289,10 +1304,7 @@ static void upkeep_freed(const bma_heap *h, size_t first, size_t n, uint64_t bef
 static HOT_INLINE void set_free_done(const view *v, size_t first, size_t n, bool free, uint64_t before)
 {
     if (free) {
-        note_freed(v, first, n);
-        if (hints_kept(v) || v->levels != 0) { /* last, so that nothing is kept across the call */
-            upkeep_freed((const bma_heap *)v->hdr, first, n, before);
-        }
+        (void)freed_done(v, first, n, before);
     } else {
         note_allocated(v, first, n);
         if (v->levels != 0) {
@@ -1602,6 +1614,7 @@ bma_status bma_alloc(bma_heap *h, size_t size, size_t align, void **out)
     if (index == NOT_FOUND) {
         return BMA_ENOMEM;
     }
+    view_of(h, &v); /* read again after the bitmap stores: nothing of it is kept across the search */
     *out = v.chunks + (index << v.shift);
     return BMA_OK;
 }
@@ -1673,8 +1686,7 @@ static HOT_INLINE bma_status free_index(const view *v, size_t index, size_t expe
     }
     v->start_bits[index / BITS] = start_w & ~bit;                        /* release(), with the words in hand */
     v->free_bits[index / BITS] = free_w | ((ends & (~ends + 1u)) - bit); /* ends != 0: no wrap */
-    set_free_done(v, index, count, true, free_w);
-    return BMA_OK;
+    return freed_done(v, index, count, free_w);
 }
 
 static bma_status free_ptr(bma_heap *h, void *ptr, size_t size)
