@@ -141,7 +141,7 @@
 #define HINT_CLASSES 8u
 /* Heaps of at most this many bitmap words keep no hints (all stay 0): there a
  * search from word 0 costs less than the upkeep (terminal trace: 137 against
- * 181 instructions per call at 8 words, 209 against 198 but faster in time at
+ * 181 instructions per call at 8 words, 208 against 198 but faster in time at
  * 32; at 63 words the hints win). Part of the format, as BMA_TOP_NODES. */
 #define HINTLESS_WORDS 32u
 #define FOLD_STEPS 6u /* shift-and steps that find any run of up to 64 set bits */
@@ -779,7 +779,9 @@ static HOT_INLINE void index_update(const bma_heap *h, size_t p, size_t e, uint6
         v.word_longest[first] = longest;
     } else { /* the words in between flipped whole */
         v.word_longest[first] = word_changed(&v, &c, first);
-        memset(&v.word_longest[first + 1u], c.freed ? (int)BITS : 0, last - first - 1u);
+        if (last - first > 1u) {
+            memset(&v.word_longest[first + 1u], c.freed ? (int)BITS : 0, last - first - 1u);
+        }
         v.word_longest[last] = word_changed(&v, &c, last);
     }
     below = level_of(&v, 0);
