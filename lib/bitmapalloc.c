@@ -140,9 +140,9 @@
 #define ALL_FREE (~UINT64_C(0)) /* a bitmap word with every chunk free */
 #define HINT_CLASSES 8u
 /* Heaps of at most this many bitmap words keep no hints (all stay 0): there a
- * search from word 0 costs less than the upkeep (terminal trace: 137 against
- * 181 instructions per call at 8 words, 208 against 198 but faster in time at
- * 32; at 63 words the hints win). Part of the format, as BMA_TOP_NODES. */
+ * search from word 0 costs less than the upkeep (terminal trace, instructions
+ * per call: 137 against 181 at 8 words; 201 against 196 at 32, but faster in
+ * time; at 63 words the hints win, 217 against 301). Part of the format. */
 #define HINTLESS_WORDS 32u
 #define FOLD_STEPS 6u /* shift-and steps that find any run of up to 64 set bits */
 
